@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from ion_runs.accounts import views as account_views
+
+urlpatterns = [
+    path("", account_views.home, name="home"),
+    path("accounts/", include("ion_runs.accounts.urls")),
+    path("runs/", include("runs.urls")),
+    path("procedures/", include("procedures.urls")),
+    path("inventory/", include("inventory.urls")),
+    path("admin/", admin.site.urls),
+]

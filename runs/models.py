@@ -1,0 +1,215 @@
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from inventory.models import Part, PartInventory, TrackingType, VisibleQuerySet
+from ion_runs.accounts.models import Organisation, Team
+from procedures.models import FieldSpec, ProcedureVersion
+
+
+class RunSource(models.TextChoices):
+    BUILD = "build", "Build a new item"
+    ATTACH = "attach", "Use an item already in inventory"
+
+
+class RunStatus(models.TextChoices):
+    TODO = "todo", "To do"
+    IN_PROGRESS = "in_progress", "In progress"
+    HOLD = "hold", "On hold"
+    COMPLETE = "complete", "Complete"
+    CANCELED = "canceled", "Canceled"
+
+    @classmethod
+    def open(cls) -> list[str]:
+        return [cls.TODO, cls.IN_PROGRESS, cls.HOLD]
+
+
+class StepStatus(models.TextChoices):
+    TODO = "todo", "To do"
+    IN_PROGRESS = "in_progress", "In progress"
+    COMPLETE = "complete", "Complete"
+
+
+class RunBatch(models.Model):
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="batches")
+    name = models.CharField(max_length=200)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "run batches"
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "name"], name="batch_name_unique_per_org")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self):
+        twins = RunBatch.objects.filter(organisation_id=self.organisation_id, name=self.name)
+        if self.organisation_id and twins.exclude(pk=self.pk).exists():
+            raise ValidationError({"name": f"A batch named “{self.name}” already exists."})
+
+
+class AttributeType(models.TextChoices):
+    TEXT = "text", "Text"
+    NUMBER = "number", "Number"
+    BOOLEAN = "boolean", "Yes / no"
+    DATE = "date", "Date"
+    SELECT = "select", "Select"
+    MULTISELECT = "multiselect", "Multi-select"
+    USER = "user", "User"
+
+
+class RunAttributeDefinition(models.Model):
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="run_attributes")
+    key = models.SlugField(max_length=50)
+    label = models.CharField(max_length=100)
+    type = models.CharField(max_length=20, choices=AttributeType, default=AttributeType.TEXT)
+    options = models.JSONField(default=list, blank=True, help_text="Choices for selects.")
+    required = models.BooleanField(default=False)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "label"]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "key"], name="run_attribute_key_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    def clean(self):
+        if self.type in (AttributeType.SELECT, AttributeType.MULTISELECT) and not self.options:
+            raise ValidationError({"options": "A select attribute needs at least one option."})
+        twins = RunAttributeDefinition.objects.filter(organisation_id=self.organisation_id, key=self.key)
+        if self.organisation_id and twins.exclude(pk=self.pk).exists():
+            raise ValidationError({"key": f"An attribute with key “{self.key}” already exists."})
+
+
+class RunQuerySet(VisibleQuerySet):
+    def open(self):
+        return self.filter(status__in=RunStatus.open())
+
+    def assigned_to_me_or_my_teams(self, user):
+        return self.filter(Q(assigned_user=user) | Q(assigned_team__members=user)).distinct()
+
+    def unassigned(self):
+        return self.filter(assigned_user__isnull=True, assigned_team__isnull=True)
+
+
+class Run(models.Model):
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="runs")
+    number = models.PositiveIntegerField()
+    name = models.CharField(max_length=200)
+    part = models.ForeignKey(Part, on_delete=models.PROTECT, related_name="runs")
+    procedure_version = models.ForeignKey(
+        ProcedureVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="runs"
+    )
+    source = models.CharField(max_length=10, choices=RunSource, default=RunSource.BUILD)
+    part_inventory = models.ForeignKey(PartInventory, on_delete=models.PROTECT, related_name="runs")
+    tracking_type = models.CharField(max_length=10, choices=TrackingType)
+    due_date = models.DateField(null=True, blank=True)
+    export_controlled = models.BooleanField(default=False)
+    assigned_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_runs",
+    )
+    assigned_team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
+    )
+    batch = models.ForeignKey(RunBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
+    attributes = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=20, choices=RunStatus, default=RunStatus.TODO)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    # Idempotency: the review row (or API request) a run was made from; a second
+    # press of Create finds the run instead of making another.
+    request_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+
+    objects = RunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-number"]
+        permissions = [("pick_up_run", "Can pick up runs from the unassigned pool")]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "number"], name="run_number_unique_per_org"),
+            models.CheckConstraint(
+                condition=Q(assigned_user__isnull=True) | Q(assigned_team__isnull=True),
+                name="run_assigned_to_user_or_team",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self):
+        if self.assigned_user_id and self.assigned_team_id:
+            raise ValidationError("Assign the run to a user or to a team, not both.")
+
+    @property
+    def assignee(self):
+        return self.assigned_user or self.assigned_team
+
+    @property
+    def is_overdue(self) -> bool:
+        return (
+            self.due_date is not None
+            and self.due_date < timezone.localdate()
+            and self.status in RunStatus.open()
+        )
+
+
+class RunStep(models.Model):
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveIntegerField()
+    title = models.CharField(max_length=200)
+    instructions = models.TextField(blank=True)
+    status = models.CharField(max_length=20, choices=StepStatus, default=StepStatus.TODO)
+
+    class Meta:
+        ordering = ["run_id", "position"]
+        constraints = [models.UniqueConstraint(fields=["run", "position"], name="run_step_position_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.position}. {self.title}"
+
+
+class RunStepField(FieldSpec):
+    """A copy of a procedure step field, so later revisions leave this run alone."""
+
+    run_step = models.ForeignKey(RunStep, on_delete=models.CASCADE, related_name="fields")
+
+    class Meta:
+        ordering = ["run_step_id", "position"]
+
+
+class RunDraft(models.Model):
+    """A row on the planner's Review list: everything needed to create one run."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="run_drafts")
+    position = models.PositiveIntegerField(default=0)
+    data = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "created_at"]
+        indexes = [models.Index(fields=["owner", "position"], name="draft_owner_position_idx")]
+
+    def __str__(self) -> str:
+        return f"Draft {self.pk} of {self.owner}"

@@ -1,0 +1,8 @@
+from django.http import HttpResponse
+
+
+def draft_row(request, draft_id):
+    return HttpResponse("row")
+
+
+created = draft_row

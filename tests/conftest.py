@@ -1,0 +1,63 @@
+import os
+
+import pytest
+
+from tests import factories
+
+# Playwright's sync API runs an event loop in the test thread; the ORM calls the
+# tests make around it are still synchronous and safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture
+def org():
+    return factories.OrganisationFactory(name="Acme Rockets")
+
+
+@pytest.fixture
+def other_org():
+    return factories.OrganisationFactory(name="Globex")
+
+
+@pytest.fixture
+def planner(org):
+    return factories.PlannerFactory(organisation=org, username="planner", export_cleared=True)
+
+
+@pytest.fixture
+def uncleared_planner(org):
+    return factories.PlannerFactory(organisation=org, username="uncleared")
+
+
+@pytest.fixture
+def operator(org):
+    return factories.OperatorFactory(organisation=org, username="operator")
+
+
+@pytest.fixture
+def outsider(other_org):
+    return factories.PlannerFactory(organisation=other_org, username="outsider", export_cleared=True)
+
+
+@pytest.fixture
+def planner_client(client, planner):
+    client.force_login(planner)
+    return client
+
+
+@pytest.fixture
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }
