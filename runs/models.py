@@ -138,6 +138,8 @@ class Run(models.Model):
     # Idempotency: the review row (or API request) a run was made from; a second
     # press of Create finds the run instead of making another.
     request_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+    # Shared by the runs made in one create call: the "created" page lists them.
+    creation_token = models.UUIDField(null=True, blank=True, db_index=True, editable=False)
 
     objects = RunQuerySet.as_manager()
 
