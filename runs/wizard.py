@@ -1,11 +1,285 @@
-from django.http import HttpResponse
+"""The New Run wizard: Source, Part, Identify, Details, Review.
+
+Each wizard run has its own id in the URL, so two tabs never share (or wipe) a
+draft, and each step has its own URL, so reloading a step only re-renders it.
+"""
+
+import datetime
+import secrets
+
+from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.db.models import Max
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+from formtools.wizard.views import NamedUrlSessionWizardView
+
+from inventory.models import Part, PartInventory
+from procedures.models import ProcedureVersion
+from runs import forms
+from runs.models import RunDraft, RunSource
+from runs.review import WIZARD_ID, create_button_label, review_rows
+from runs.services import RunCreationError, create_runs_from_drafts
+
+STEPS = [
+    ("source", "Source", forms.SourceForm),
+    ("part", "Part", forms.PartForm),
+    ("identify", "Identify", forms.IdentifyForm),
+    ("details", "Details", forms.DetailsForm),
+    ("review", "Review", forms.ReviewForm),
+]
 
 
+@login_required
+@permission_required("runs.add_run", raise_exception=True)
+@require_GET
 def start_new_run(request):
-    return HttpResponse("wizard")
+    """Every entry point lands here; the query string carries what to pre-select."""
+    prefill = {}
+    if procedure_id := request.GET.get("procedure"):
+        version = get_object_or_404(ProcedureVersion.objects.visible_to(request.user), pk=procedure_id)
+        prefill["procedure"] = version.pk
+        linked = list(version.parts.visible_to(request.user).values_list("pk", flat=True)[:2])
+        if len(linked) == 1:
+            prefill["part"] = linked[0]
+    if inventory_id := request.GET.get("inventory"):
+        unit = get_object_or_404(
+            PartInventory.objects.filter(part__in=Part.objects.visible_to(request.user)), pk=inventory_id
+        )
+        prefill.update(source=RunSource.ATTACH, part=unit.part_id, inventory=unit.pk)
+    if due := request.GET.get("due"):
+        try:
+            prefill["due_date"] = datetime.date.fromisoformat(due).isoformat()
+        except ValueError as exc:
+            raise Http404("Not a date") from exc
+    wizard_id = secrets.token_urlsafe(9)
+    request.session[f"new_run_prefill_{wizard_id}"] = prefill
+    return redirect("runs:wizard-step", wizard_id=wizard_id, step="source")
 
 
-class NewRunWizard:
+class NewRunWizard(LoginRequiredMixin, PermissionRequiredMixin, NamedUrlSessionWizardView):
+    form_list = [(name, form) for name, _, form in STEPS]
+    permission_required = "runs.add_run"
+    raise_exception = True
+
     @classmethod
-    def as_view(cls):
-        return start_new_run
+    def as_view(cls, **initkwargs):
+        return super().as_view(url_name="runs:wizard-step", done_step_name="done", **initkwargs)
+
+    def dispatch(self, request, *args, **kwargs):
+        if not WIZARD_ID.match(kwargs["wizard_id"]):
+            raise Http404("No such wizard")
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_prefix(self, request, *args, **kwargs):
+        return f"new_run_{kwargs['wizard_id']}"
+
+    def get_step_url(self, step):
+        return reverse(self.url_name, kwargs={"wizard_id": self.kwargs["wizard_id"], "step": step})
+
+    def get_template_names(self):
+        return [f"runs/wizard/{self.steps.current}.html"]
+
+    # -- what earlier steps decided ------------------------------------------------
+
+    @property
+    def prefill(self) -> dict:
+        key = f"new_run_prefill_{self.kwargs['wizard_id']}"
+        return self.request.session.get(key, {})
+
+    def cleaned(self, step: str) -> dict:
+        return self.get_cleaned_data_for_step(step) or {}
+
+    def chosen_part(self):
+        return self.cleaned("part").get("part")
+
+    def reached_steps(self) -> set[str]:
+        """Steps the planner may jump to: any step up to the one after the last saved."""
+        names = [name for name, _, _ in STEPS]
+        saved = [names.index(s) for s in self.storage.data.get("step_data", {})]
+        furthest = max([*saved, names.index(self.steps.current) - 1], default=-1) + 1
+        reached = set(names[: furthest + 1])
+        if RunDraft.objects.filter(owner=self.request.user).exists():
+            reached.add("review")
+        return reached
+
+    def get_form_initial(self, step):
+        prefill = self.prefill
+        match step:
+            case "source":
+                return {"source": prefill.get("source", RunSource.BUILD)}
+            case "part":
+                return {"part": prefill.get("part"), "procedure": prefill.get("procedure")}
+            case "identify":
+                return {"inventory": prefill.get("inventory")}
+            case "details":
+                return {"due_date": prefill.get("due_date")}
+        return {}
+
+    def get_form_kwargs(self, step=None):
+        if step == "source":
+            return {}
+        kwargs = {"user": self.request.user}
+        if step == "identify":
+            kwargs.update(
+                part=self.chosen_part(),
+                source=self.cleaned("source").get("source"),
+                draft_id=self.storage.extra_data.get("draft_id"),
+            )
+        elif step == "details":
+            part = self.cleaned("part")
+            kwargs.update(part=part.get("part"), procedure=part.get("procedure"))
+        return kwargs
+
+    # -- rendering ------------------------------------------------------------------
+
+    def get(self, request, *args, **kwargs):
+        step = kwargs.get("step")
+        if step == self.done_step_name:
+            return redirect(self.get_step_url("review"))
+        if step in self.get_form_list() and step not in self.reached_steps():
+            return redirect(self.get_step_url(self.steps.current or self.steps.first))
+        if request.htmx and step == "part" and "part" in request.GET:
+            return self.render_procedure_choices()
+        if request.htmx and "q" in request.GET and step in ("part", "identify"):
+            return render(request, f"runs/wizard/{step}.html#results", self.picker_context(step))
+        return super().get(request, *args, **kwargs)
+
+    def render_procedure_choices(self):
+        part = Part.objects.visible_to(self.request.user).filter(pk=self.request.GET["part"]).first()
+        return render(
+            self.request,
+            "runs/wizard/part.html#procedures",
+            {
+                "part": part,
+                "procedures": forms.runnable_procedures(self.request.user, part),
+                "selected_procedure": None,
+            },
+        )
+
+    def picker_context(self, step) -> dict:
+        query = self.request.GET.get("q", "").strip()
+        if step == "part":
+            return {
+                "query": query,
+                "parts": forms.search_parts(self.request.user, query),
+                "selected_part": None,
+            }
+        part = self.chosen_part()
+        return {
+            "query": query,
+            "units": forms.search_inventory(self.request.user, part, query),
+            "selected_unit": None,
+        }
+
+    def get_context_data(self, form, **kwargs):
+        context = super().get_context_data(form=form, **kwargs)
+        reached = self.reached_steps()
+        context["stepper"] = [
+            {"name": name, "label": label, "current": name == self.steps.current, "reached": name in reached}
+            for name, label, _ in STEPS
+        ]
+        context["wizard_id"] = self.kwargs["wizard_id"]
+        step = self.steps.current
+        if step == "part":
+            context |= self.picker_context("part")
+            part = (
+                form["part"].value()
+                and Part.objects.visible_to(self.request.user).filter(pk=form["part"].value()).first()
+            )
+            context |= {
+                "selected_part": part or None,
+                "procedures": forms.runnable_procedures(self.request.user, part or None),
+                "selected_procedure": form["procedure"].value(),
+            }
+        elif step == "identify":
+            context |= self.picker_context("identify")
+            context["part"] = self.chosen_part()
+            unit_id = form["inventory"].value()
+            context["selected_unit"] = (
+                unit_id
+                and PartInventory.objects.filter(
+                    pk=unit_id, organisation_id=self.request.user.organisation_id
+                ).first()
+            )
+        elif step == "details":
+            context["part"] = self.chosen_part()
+        elif step == "review":
+            context |= review_rows(self.request.user, kwargs.get("row_problems", {}))
+            context["batch_problems"] = kwargs.get("batch_problems", [])
+            context["create_label"] = create_button_label(len(context["rows"]), bool(form["batch"].value()))
+        return context
+
+    # -- moving between steps -------------------------------------------------------
+
+    def post(self, *args, **kwargs):
+        goto = self.request.POST.get("wizard_goto_step")
+        if goto in self.get_form_list() and goto in self.reached_steps():
+            # formtools drops what was typed on a jump: keep it, valid or not.
+            form = self.get_form(data=self.request.POST, files=self.request.FILES)
+            self.storage.set_step_data(self.steps.current, self.process_step(form))
+            return self.render_goto_step(goto)
+        if goto:
+            return redirect(self.get_step_url(self.steps.current))
+        return super().post(*args, **kwargs)
+
+    def render_next_step(self, form, **kwargs):
+        if self.steps.current == "details":
+            self.save_draft(form.cleaned_data)
+        return super().render_next_step(form, **kwargs)
+
+    def save_draft(self, details: dict) -> RunDraft:
+        """Finishing Details writes the run as a row on the planner's Review list."""
+        part, identify = self.cleaned("part"), self.cleaned("identify")
+        source = self.cleaned("source")["source"]
+        user = self.request.user
+        unit = identify.get("inventory") if source == RunSource.ATTACH else None
+        data = {
+            "source": source,
+            "part": part["part"].pk,
+            "procedure": part["procedure"].pk if part.get("procedure") else None,
+            "inventory": unit.pk if unit else None,
+            "tracking_type": "" if unit else identify.get("tracking_type", ""),
+            "serial_number": "" if unit else identify.get("serial_number", ""),
+            "lot_number": "" if unit else identify.get("lot_number", ""),
+            "quantity": unit.quantity if unit else identify.get("quantity") or 1,
+            "name": details["name"],
+            "due_date": details["due_date"].isoformat() if details.get("due_date") else None,
+            "export_controlled": bool(details.get("export_controlled")),
+            "assigned_user": details["assigned_user"],
+            "assigned_team": details["assigned_team"],
+            "attributes": details["attributes"],
+        }
+        draft = RunDraft.objects.filter(owner=user, pk=self.storage.extra_data.get("draft_id")).first()
+        if draft is None:
+            last = RunDraft.objects.filter(owner=user).aggregate(last=Max("position"))["last"]
+            draft = RunDraft(owner=user, organisation_id=user.organisation_id, position=(last or 0) + 1)
+        draft.data = data
+        draft.save()
+        self.storage.extra_data = {**self.storage.extra_data, "draft_id": str(draft.pk)}
+        return draft
+
+    # -- creating -------------------------------------------------------------------
+
+    def render_done(self, form, **kwargs):
+        # Only Review is checked here: the rows were validated step by step when they
+        # were authored, the service re-checks every rule under lock, and after
+        # "Add another run" the earlier steps are rightly empty.
+        return self.done([form], **kwargs)
+
+    def done(self, form_list, **kwargs):
+        review = form_list[-1]
+        rows = review_rows(self.request.user)["rows"]
+        try:
+            runs = create_runs_from_drafts(
+                user=self.request.user,
+                draft_ids=[row.draft.pk for row in rows],
+                batch_name=review.cleaned_data["batch_name"],
+                token=review.cleaned_data["token"],
+            )
+        except RunCreationError as error:
+            return self.render(review, row_problems=error.rows, batch_problems=error.batch)
+        self.storage.reset()
+        return redirect("runs:created", token=runs[0].creation_token)

@@ -45,18 +45,25 @@ class UserFactory(factory.django.DjangoModelFactory):
     export_cleared = False
     password = factory.django.Password(PASSWORD)
 
-    @factory.post_generation
-    def groups(self, create, extracted, **kwargs):
-        for name in extracted or ():
-            self.groups.add(Group.objects.get(name=name))
+    groups = factory.PostGeneration(lambda user, create, names, **kw: join_groups(user, names or ()))
+
+
+def join_groups(user, names):
+    user.groups.add(*Group.objects.filter(name__in=names))
 
 
 class PlannerFactory(UserFactory):
-    groups = ("Planner",)
+    """A planner; pass groups=[...] to replace the Planner group."""
+
+    groups = factory.PostGeneration(
+        lambda user, create, names, **kw: join_groups(user, names or ("Planner",))
+    )
 
 
 class OperatorFactory(UserFactory):
-    groups = ("Operator",)
+    groups = factory.PostGeneration(
+        lambda user, create, names, **kw: join_groups(user, names or ("Operator",))
+    )
 
 
 class TeamFactory(factory.django.DjangoModelFactory):

@@ -1,0 +1,265 @@
+"""The New Run wizard's forms: each validates one step and normalises it for a draft row."""
+
+import uuid
+
+from django import forms
+from django.db.models import Q
+
+from inventory.models import Part, PartInventory, TrackingType
+from ion_runs.accounts.models import Team, User
+from procedures.models import ProcedureVersion
+from runs.models import AttributeType, RunAttributeDefinition, RunBatch, RunDraft, RunSource
+from runs.services import NOT_RUNNABLE_INVENTORY, UNRELEASED_PROCEDURE
+
+PICKER_LIMIT = 20
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def search_parts(user, query: str):
+    parts = Part.objects.visible_to(user)
+    if query:
+        parts = parts.filter(Q(number__icontains=query) | Q(description__icontains=query))
+    return parts.order_by("number", "revision")[:PICKER_LIMIT]
+
+
+def runnable_procedures(user, part):
+    """Released, fully approved versions linked to the part: one per family, the newest."""
+    if part is None:
+        return ProcedureVersion.objects.none()
+    return ProcedureVersion.objects.visible_to(user).runnable().filter(parts=part).order_by("title")
+
+
+def search_inventory(user, part, query: str):
+    units = PartInventory.objects.filter(organisation_id=user.organisation_id, part=part)
+    if query:
+        units = units.filter(
+            Q(serial_number__icontains=query) | Q(lot_number__icontains=query) | Q(location__icontains=query)
+        )
+    return units.order_by("serial_number", "lot_number", "pk")[:PICKER_LIMIT]
+
+
+class SourceForm(forms.Form):
+    source = forms.ChoiceField(choices=RunSource.choices, widget=forms.RadioSelect, initial=RunSource.BUILD)
+
+
+class PartForm(forms.Form):
+    part = forms.ModelChoiceField(
+        queryset=Part.objects.none(),
+        error_messages={
+            "required": "Pick the part this run produces.",
+            "invalid_choice": "That part is not one of your organisation's.",
+        },
+    )
+    procedure = forms.ModelChoiceField(
+        queryset=ProcedureVersion.objects.none(),
+        required=False,
+        empty_label="None — add one later",
+        error_messages={"invalid_choice": "That procedure is not one of your organisation's."},
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["part"].queryset = Part.objects.visible_to(user)
+        self.fields["procedure"].queryset = ProcedureVersion.objects.visible_to(user)
+
+    def clean(self):
+        cleaned = super().clean()
+        part, version = cleaned.get("part"), cleaned.get("procedure")
+        if part and version:
+            if not version.parts.filter(pk=part.pk).exists():
+                self.add_error("procedure", f"Procedure “{version}” is not linked to part {part}.")
+            elif not version.is_runnable:
+                self.add_error(
+                    "procedure",
+                    f"{UNRELEASED_PROCEDURE}: “{version}” is {version.get_status_display().lower()}.",
+                )
+        return cleaned
+
+
+class IdentifyForm(forms.Form):
+    """Build: how the new unit is tracked. Attach: which existing unit."""
+
+    tracking_type = forms.ChoiceField(choices=TrackingType.choices, widget=forms.RadioSelect, required=False)
+    serial_number = forms.CharField(max_length=100, required=False)
+    serial_auto = forms.BooleanField(required=False, initial=True, label="Auto-generated")
+    lot_number = forms.CharField(max_length=100, required=False)
+    lot_auto = forms.BooleanField(required=False, initial=True, label="Auto-generated")
+    quantity = forms.IntegerField(min_value=1, max_value=1_000_000, required=False, initial=1)
+    inventory = forms.ModelChoiceField(
+        queryset=PartInventory.objects.none(),
+        required=False,
+        error_messages={"invalid_choice": "That unit is not one of this part's."},
+    )
+
+    def __init__(self, *args, user, part, source, draft_id=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user, self.part, self.source, self.draft_id = user, part, source, draft_id
+        self.fields["inventory"].queryset = PartInventory.objects.filter(
+            organisation_id=user.organisation_id, part=part
+        )
+        if part is not None:
+            self.fields["tracking_type"].initial = part.tracking_type
+
+    @property
+    def is_attach(self) -> bool:
+        return self.source == RunSource.ATTACH
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.is_attach:
+            unit = cleaned.get("inventory")
+            if unit is None and "inventory" not in self.errors:
+                self.add_error("inventory", "Pick the inventory unit to attach.")
+            elif unit is not None and not unit.can_take_run:
+                self.add_error(
+                    "inventory",
+                    f"{NOT_RUNNABLE_INVENTORY}: {unit.identity} is {unit.get_status_display().lower()}.",
+                )
+            return cleaned
+        tracking = cleaned.get("tracking_type") or (self.part and self.part.tracking_type)
+        cleaned["tracking_type"] = tracking
+        if tracking == TrackingType.SERIAL:
+            cleaned["quantity"] = 1
+            # A typed value wins over the Auto-generated box: what the planner sees is used.
+            if cleaned.get("serial_number"):
+                self._check_serial_free(cleaned["serial_number"])
+            elif not cleaned.get("serial_auto"):
+                self.add_error("serial_number", "Type a serial number or check Auto-generated.")
+        else:
+            if not cleaned.get("quantity"):
+                self.add_error("quantity", "Enter how many units this run makes.")
+            cleaned["serial_number"] = ""
+        if tracking == TrackingType.LOT:
+            if not cleaned.get("lot_number") and not cleaned.get("lot_auto"):
+                self.add_error("lot_number", "Type a lot number or check Auto-generated.")
+        else:
+            cleaned["lot_number"] = ""
+        return cleaned
+
+    def _check_serial_free(self, serial: str) -> None:
+        unit = (
+            PartInventory.objects.filter(organisation_id=self.user.organisation_id, serial_number=serial)
+            .select_related("part")
+            .first()
+        )
+        if unit is not None:
+            self.add_error(
+                "serial_number", f"Serial number {serial} is already used by {unit.part.number} in inventory."
+            )
+            return
+        rows = RunDraft.objects.filter(owner=self.user, data__serial_number=serial)
+        if self.draft_id:
+            rows = rows.exclude(pk=self.draft_id)
+        if rows.exists():
+            self.add_error(
+                "serial_number", f"Serial number {serial} is already on another row in this review."
+            )
+
+
+class DetailsForm(forms.Form):
+    name = forms.CharField(max_length=200, required=False, label="Run name")
+    name_auto = forms.BooleanField(required=False, initial=True, label="Auto-generated")
+    due_date = forms.DateField(required=False, widget=DATE_INPUT)
+    export_controlled = forms.BooleanField(required=False, label="Export controlled")
+    assigned_to = forms.ChoiceField(required=False, label="Assigned to")
+
+    def __init__(self, *args, user, part=None, procedure=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.export_forced = bool(
+            (part and part.export_controlled) or (procedure and procedure.export_controlled)
+        )
+        if not user.export_cleared:
+            del self.fields["export_controlled"]
+        elif self.export_forced:
+            field = self.fields["export_controlled"]
+            field.disabled, field.initial = True, True
+            field.help_text = "Forced on: the part or procedure is export controlled."
+        users = User.objects.filter(organisation_id=user.organisation_id, is_active=True)
+        teams = Team.objects.filter(organisation_id=user.organisation_id)
+        self.fields["assigned_to"].choices = [
+            ("", "Nobody — the unassigned pool"),
+            ("Teams", [(f"team:{t.pk}", t.name) for t in teams]),
+            ("People", [(f"user:{u.pk}", str(u)) for u in users.order_by("first_name", "username")]),
+        ]
+        self.attribute_definitions = list(
+            RunAttributeDefinition.objects.filter(organisation_id=user.organisation_id)
+        )
+        for definition in self.attribute_definitions:
+            self.fields[f"attr_{definition.key}"] = attribute_field(definition, users)
+
+    @property
+    def attribute_fields(self):
+        return [self[f"attr_{d.key}"] for d in self.attribute_definitions]
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("name") and not cleaned.get("name_auto"):
+            self.add_error("name", "Type a run name or check Auto-generated.")
+        if self.export_forced:
+            cleaned["export_controlled"] = True
+        kind, _, pk = (cleaned.get("assigned_to") or "").partition(":")
+        cleaned["assigned_user"] = int(pk) if kind == "user" else None
+        cleaned["assigned_team"] = int(pk) if kind == "team" else None
+        cleaned["attributes"] = {
+            d.key: attribute_value(d, cleaned.get(f"attr_{d.key}"))
+            for d in self.attribute_definitions
+            if cleaned.get(f"attr_{d.key}") not in (None, "", [])
+        }
+        return cleaned
+
+
+def attribute_field(definition: RunAttributeDefinition, users) -> forms.Field:
+    common = {"label": definition.label, "required": definition.required}
+    options = [(o, o) for o in definition.options]
+    match definition.type:
+        case AttributeType.NUMBER:
+            return forms.DecimalField(max_digits=14, decimal_places=4, **common)
+        case AttributeType.BOOLEAN:
+            return forms.BooleanField(**common)
+        case AttributeType.DATE:
+            return forms.DateField(widget=DATE_INPUT, **common)
+        case AttributeType.SELECT:
+            return forms.ChoiceField(choices=[("", "—"), *options], **common)
+        case AttributeType.MULTISELECT:
+            return forms.MultipleChoiceField(choices=options, widget=forms.CheckboxSelectMultiple, **common)
+        case AttributeType.USER:
+            return forms.ModelChoiceField(queryset=users, to_field_name="username", **common)
+        case _:
+            return forms.CharField(max_length=500, **common)
+
+
+def attribute_value(definition: RunAttributeDefinition, value):
+    """A JSON-friendly attribute value: numbers and dates as text, people by username."""
+    match definition.type:
+        case AttributeType.NUMBER:
+            return str(value.normalize())
+        case AttributeType.DATE:
+            return value.isoformat()
+        case AttributeType.USER:
+            return value.username
+        case _:
+            return value
+
+
+class ReviewForm(forms.Form):
+    batch = forms.BooleanField(required=False, label="Batch runs")
+    batch_name = forms.CharField(max_length=200, required=False, label="Batch name")
+    token = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("batch"):
+            cleaned["batch_name"] = ""
+        elif not cleaned.get("batch_name"):
+            self.add_error("batch_name", "Name the batch, or uncheck Batch runs.")
+        elif RunBatch.objects.filter(
+            organisation_id=self.user.organisation_id, name=cleaned["batch_name"]
+        ).exists():
+            self.add_error("batch_name", f"A batch named “{cleaned['batch_name']}” already exists.")
+        return cleaned

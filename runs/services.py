@@ -1,0 +1,424 @@
+"""Creating runs: the one place runs are made, for the wizard, the API and the tests."""
+
+import uuid
+from collections import Counter as Tally
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from inventory.models import InventoryStatus, Part, PartInventory, TrackingType
+from ion_runs.accounts.models import Counter, Team, User
+from ion_runs.accounts.patterns import render_pattern
+from procedures.models import ProcedureStep, ProcedureVersion, StepField, VersionStatus
+from runs.models import (
+    Run,
+    RunAttributeDefinition,
+    RunBatch,
+    RunDraft,
+    RunSource,
+    RunStatus,
+    RunStep,
+    RunStepField,
+)
+
+NOT_RUNNABLE_INVENTORY = "Part inventory is not in a state that allows a new run"
+UNRELEASED_PROCEDURE = "Procedure has unreleased steps"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunRequest:
+    """What one run should be. Blank serial, lot or name means auto-generated."""
+
+    part_id: int
+    procedure_version_id: int | None = None
+    source: str = RunSource.BUILD
+    inventory_id: int | None = None
+    tracking_type: str = ""
+    serial_number: str = ""
+    lot_number: str = ""
+    quantity: int = 1
+    name: str = ""
+    due_date: date | None = None
+    export_controlled: bool = False
+    assigned_user_id: int | None = None
+    assigned_team_id: int | None = None
+    attributes: dict = field(default_factory=dict)
+    key: uuid.UUID | None = None
+
+    @classmethod
+    def from_draft(cls, draft: RunDraft) -> "RunRequest":
+        data = draft.data
+        return cls(
+            part_id=data["part"],
+            procedure_version_id=data.get("procedure"),
+            source=data.get("source", RunSource.BUILD),
+            inventory_id=data.get("inventory"),
+            tracking_type=data.get("tracking_type", ""),
+            serial_number=data.get("serial_number", ""),
+            lot_number=data.get("lot_number", ""),
+            quantity=int(data.get("quantity") or 1),
+            name=data.get("name", ""),
+            due_date=date.fromisoformat(data["due_date"]) if data.get("due_date") else None,
+            export_controlled=bool(data.get("export_controlled")),
+            assigned_user_id=data.get("assigned_user"),
+            assigned_team_id=data.get("assigned_team"),
+            attributes=data.get("attributes", {}),
+            key=draft.pk,
+        )
+
+
+class RunCreationError(Exception):
+    """Nothing was created. `rows` maps a request's index to its problems."""
+
+    def __init__(self, rows: dict[int, list[str]] | None = None, batch: list[str] | None = None):
+        self.rows = rows or {}
+        self.batch = batch or []
+        super().__init__("; ".join([*self.batch, *(m for ms in self.rows.values() for m in ms)]))
+
+
+def row_label(indexes: Sequence[int]) -> str:
+    numbers = [str(i + 1) for i in indexes]
+    return ("row " if len(numbers) == 1 else "rows ") + ", ".join(numbers)
+
+
+class _Plan:
+    """The objects the requests refer to, loaded (and locked) in a fixed number of queries."""
+
+    def __init__(self, user: User, requests: Sequence[RunRequest]):
+        org_id = user.organisation_id
+        self.parts = (
+            Part.objects.visible_to(user)
+            .select_related("organisation")
+            .in_bulk({r.part_id for r in requests})
+        )
+        # Locked so that a unit cannot be scrapped or consumed between our check and our write.
+        self.inventory = (
+            PartInventory.objects.select_for_update()
+            .filter(organisation_id=org_id)
+            .in_bulk({r.inventory_id for r in requests if r.inventory_id})
+        )
+        requested = {r.procedure_version_id for r in requests if r.procedure_version_id}
+        families = ProcedureVersion.objects.visible_to(user).filter(pk__in=requested).values("procedure_id")
+        # Locking every version of the families stops a release or revision from
+        # slipping in between the check and the copy of its steps.
+        self.versions = (
+            ProcedureVersion.objects.visible_to(user)
+            .select_for_update()
+            .filter(procedure_id__in=families)
+            .in_bulk()
+        )
+        self.released = {
+            v.procedure_id: v for v in self.versions.values() if v.status == VersionStatus.RELEASED
+        }
+        self.unapproved = dict(
+            ProcedureStep.objects.filter(version_id__in=self.versions, approved=False)
+            .values_list("version_id")
+            .annotate(n=Count("pk"))
+        )
+        links = ProcedureVersion.parts.through.objects.filter(procedureversion_id__in=self.versions)
+        self.links = set(links.values_list("procedureversion_id", "part_id"))
+        self.users = User.objects.filter(organisation_id=org_id, is_active=True).in_bulk(
+            {r.assigned_user_id for r in requests if r.assigned_user_id}
+        )
+        self.teams = Team.objects.filter(organisation_id=org_id).in_bulk(
+            {r.assigned_team_id for r in requests if r.assigned_team_id}
+        )
+        typed = [r.serial_number for r in requests if r.serial_number]
+        self.taken_serials = set(
+            PartInventory.objects.filter(organisation_id=org_id, serial_number__in=typed).values_list(
+                "serial_number", flat=True
+            )
+        )
+        self.required_attributes = list(
+            RunAttributeDefinition.objects.filter(organisation_id=org_id, required=True).values_list(
+                "key", "label"
+            )
+        )
+
+    def resolve_version(self, request: RunRequest) -> tuple[ProcedureVersion | None, list[str]]:
+        """The version a run is created on: the one released now (the revision lock)."""
+        if not request.procedure_version_id:
+            return None, []
+        version = self.versions.get(request.procedure_version_id)
+        if version is None:
+            return None, ["The procedure no longer exists or is not visible to you."]
+        if version.status == VersionStatus.SUPERSEDED and version.procedure_id in self.released:
+            version = self.released[version.procedure_id]
+        if version.status != VersionStatus.RELEASED or self.unapproved.get(version.pk):
+            return version, [
+                f"{UNRELEASED_PROCEDURE}: {version} is {version.get_status_display().lower()}"
+                + (" and has unapproved steps." if self.unapproved.get(version.pk) else ".")
+            ]
+        return version, []
+
+
+def _check(user: User, plan: _Plan, requests: Sequence[RunRequest]) -> tuple[dict, dict]:
+    problems: dict[int, list[str]] = defaultdict(list)
+    versions: dict[int, ProcedureVersion | None] = {}
+    serial_rows = Tally(r.serial_number for r in requests if r.serial_number)
+    for i, request in enumerate(requests):
+        say = problems[i].append
+        part = plan.parts.get(request.part_id)
+        if part is None:
+            say("The part no longer exists or is not visible to you.")
+            continue
+        version, version_problems = plan.resolve_version(request)
+        versions[i] = version
+        problems[i].extend(version_problems)
+        if version and (version.pk, part.pk) not in plan.links:
+            say(f"Procedure “{version}” is not linked to part {part}.")
+        if request.source == RunSource.ATTACH:
+            unit = plan.inventory.get(request.inventory_id)
+            if unit is None or unit.part_id != part.pk:
+                say(f"Pick an inventory unit of part {part}.")
+            elif not unit.can_take_run:
+                say(f"{NOT_RUNNABLE_INVENTORY} ({unit.identity} is {unit.get_status_display().lower()}).")
+        else:
+            tracking = request.tracking_type or part.tracking_type
+            if request.serial_number and tracking == TrackingType.SERIAL:
+                if request.serial_number in plan.taken_serials:
+                    say(f"Serial number {request.serial_number} is already used in inventory.")
+                elif serial_rows[request.serial_number] > 1:
+                    say(f"Serial number {request.serial_number} is on more than one row.")
+            if tracking != TrackingType.SERIAL and request.quantity < 1:
+                say("Quantity must be at least 1.")
+        if request.assigned_user_id and request.assigned_team_id:
+            say("Assign the run to a user or to a team, not both.")
+        elif request.assigned_user_id and request.assigned_user_id not in plan.users:
+            say("The assignee is not an active user of your organisation.")
+        elif request.assigned_team_id and request.assigned_team_id not in plan.teams:
+            say("The team is not one of your organisation's.")
+        if request.export_controlled and not user.export_cleared:
+            say("Only export-cleared users can mark a run export controlled.")
+        for key, label in plan.required_attributes:
+            if request.attributes.get(key) in (None, "", []):
+                say(f"{label} is required.")
+    return {i: ms for i, ms in problems.items() if ms}, versions
+
+
+def _batch_problems(user: User, batch_name: str, versions: dict) -> list[str]:
+    problems = []
+    if RunBatch.objects.filter(organisation_id=user.organisation_id, name=batch_name).exists():
+        problems.append(f"A batch named “{batch_name}” already exists.")
+    by_version = defaultdict(list)
+    for i, version in versions.items():
+        by_version[version].append(i)
+    if len(by_version) > 1:
+        problems.append(
+            "Runs in a batch share one procedure version, but "
+            + "; ".join(
+                f"{row_label(rows)} {'use' if len(rows) > 1 else 'uses'} "
+                + (str(version) if version else "no procedure")
+                for version, rows in sorted(by_version.items(), key=lambda item: item[1])
+            )
+            + "."
+        )
+    return problems
+
+
+def _allocate(organisation, parts_by_row: list[Part], kind: str) -> list[str]:
+    """Serials or lots for these rows from their parts' patterns, never handed out twice."""
+    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for row, part in enumerate(parts_by_row):
+        own = getattr(part, f"{kind}_pattern")
+        key = f"{kind}:part:{part.pk}" if own else kind
+        groups[(key, own or getattr(organisation, f"{kind}_pattern"))].append(row)
+    today = timezone.localdate()
+    values = [""] * len(parts_by_row)
+    for (key, pattern), rows in groups.items():
+        pending = rows
+        while pending:
+            seqs = Counter.take(organisation, key, len(pending))
+            for row, seq in zip(pending, seqs, strict=True):
+                part = parts_by_row[row]
+                values[row] = render_pattern(
+                    pattern, part_number=part.number, revision=part.revision, seq=seq, today=today
+                )
+            if kind != "serial":
+                break
+            # A typed serial may already hold a value the pattern now produces: skip it.
+            clashes = set(
+                PartInventory.objects.filter(
+                    organisation=organisation, serial_number__in=[values[r] for r in pending]
+                ).values_list("serial_number", flat=True)
+            )
+            pending = [r for r in pending if values[r] in clashes]
+    return values
+
+
+def create_runs(
+    *,
+    user: User,
+    requests: Sequence[RunRequest],
+    batch_name: str = "",
+    token: uuid.UUID | None = None,
+) -> list[Run]:
+    """Create one run per request, all or none; raises RunCreationError with what to fix.
+
+    Pressing Create twice sends the same token (and the same request keys): the
+    second call returns the runs of the first instead of making them again.
+    """
+    if not requests:
+        raise RunCreationError(batch=["There are no runs to create."])
+    token = token or uuid.uuid4()
+    organisation = user.organisation
+    with transaction.atomic():
+        already = list(Run.objects.filter(creation_token=token).order_by("number"))
+        if already:
+            return already
+        keys = [r.key for r in requests if r.key]
+        if keys and Run.objects.filter(request_key__in=keys).exists():
+            raise RunCreationError(batch=["Some of these runs were already created."])
+        plan = _Plan(user, requests)
+        problems, versions = _check(user, plan, requests)
+        batch_problems = _batch_problems(user, batch_name, versions) if batch_name else []
+        if problems or batch_problems:
+            raise RunCreationError(problems, batch_problems)
+        try:
+            return _write(user, organisation, plan, requests, versions, batch_name, token)
+        except IntegrityError as exc:
+            # Only a concurrent creator can get here: everything was checked under lock
+            # except typed serials, which a parallel transaction may have just taken.
+            raise RunCreationError(
+                batch=["Another planner created conflicting runs at the same moment; try again."]
+            ) from exc
+
+
+def _write(user, organisation, plan, requests, versions, batch_name, token) -> list[Run]:
+    parts = [plan.parts[r.part_id] for r in requests]
+    tracking = [r.tracking_type or p.tracking_type for r, p in zip(requests, parts, strict=True)]
+    build = [r.source != RunSource.ATTACH for r in requests]
+    auto_serial = [
+        i
+        for i, r in enumerate(requests)
+        if build[i] and tracking[i] == TrackingType.SERIAL and not r.serial_number
+    ]
+    auto_lot = [
+        i for i, r in enumerate(requests) if build[i] and tracking[i] == TrackingType.LOT and not r.lot_number
+    ]
+    serials = dict(
+        zip(auto_serial, _allocate(organisation, [parts[i] for i in auto_serial], "serial"), strict=True)
+    )
+    lots = dict(zip(auto_lot, _allocate(organisation, [parts[i] for i in auto_lot], "lot"), strict=True))
+    numbers = Counter.take(organisation, "run", len(requests))
+
+    new_units = {}
+    for i, request in enumerate(requests):
+        if not build[i]:
+            continue
+        serial = serials.get(i, request.serial_number) if tracking[i] == TrackingType.SERIAL else ""
+        new_units[i] = PartInventory(
+            organisation=organisation,
+            part=parts[i],
+            serial_number=serial,
+            lot_number=lots.get(i, request.lot_number) if tracking[i] == TrackingType.LOT else "",
+            quantity=1 if serial else request.quantity,
+            status=InventoryStatus.IN_BUILD,
+        )
+    PartInventory.objects.bulk_create(new_units.values())
+    attached = [r.inventory_id for i, r in enumerate(requests) if not build[i]]
+    PartInventory.objects.filter(pk__in=attached).update(status=InventoryStatus.WIP)
+
+    batch = None
+    if batch_name:
+        batch = RunBatch.objects.create(organisation=organisation, name=batch_name, created_by=user)
+    now = timezone.now()
+    runs = []
+    for i, (request, number) in enumerate(zip(requests, numbers, strict=True)):
+        unit = new_units.get(i) or plan.inventory[request.inventory_id]
+        version = versions.get(i)
+        runs.append(
+            Run(
+                organisation=organisation,
+                number=number,
+                name=request.name or f"Run {number}: {parts[i].number} · {unit.identity}",
+                part=parts[i],
+                procedure_version=version,
+                source=request.source,
+                part_inventory=unit,
+                tracking_type=tracking[i],
+                due_date=request.due_date,
+                export_controlled=(
+                    request.export_controlled
+                    or parts[i].export_controlled
+                    or bool(version and version.export_controlled)
+                ),
+                assigned_user_id=request.assigned_user_id,
+                assigned_team_id=request.assigned_team_id,
+                batch=batch,
+                attributes=request.attributes,
+                status=RunStatus.TODO,
+                created_by=user,
+                created_at=now,
+                request_key=request.key,
+                creation_token=token,
+            )
+        )
+    Run.objects.bulk_create(runs)
+    _copy_steps(runs)
+    return runs
+
+
+def _copy_steps(runs: list[Run]) -> None:
+    """Copy each procedure step and field onto the runs: later revisions change nothing here."""
+    version_ids = {run.procedure_version_id for run in runs if run.procedure_version_id}
+    steps = defaultdict(list)
+    for step in ProcedureStep.objects.filter(version_id__in=version_ids).order_by("position"):
+        steps[step.version_id].append(step)
+    fields = defaultdict(list)
+    for f in StepField.objects.filter(step__version_id__in=version_ids).order_by("position"):
+        fields[f.step_id].append(f)
+    run_steps, sources = [], []
+    for run in runs:
+        for step in steps.get(run.procedure_version_id, ()):
+            run_steps.append(
+                RunStep(run=run, position=step.position, title=step.title, instructions=step.instructions)
+            )
+            sources.append(step)
+    RunStep.objects.bulk_create(run_steps)
+    RunStepField.objects.bulk_create(
+        RunStepField(run_step=run_step, **f.copyable_values())
+        for run_step, step in zip(run_steps, sources, strict=True)
+        for f in fields[step.pk]
+    )
+
+
+def create_runs_from_drafts(
+    *, user: User, draft_ids: Sequence[uuid.UUID], batch_name: str = "", token: uuid.UUID
+) -> list[Run]:
+    """Create the planner's review rows; they are removed in the same transaction.
+
+    Raises RunCreationError whose `rows` are keyed by draft id.
+    """
+    with transaction.atomic(durable=True):
+        already = list(Run.objects.filter(creation_token=token).order_by("number"))
+        if already:
+            return already
+        # Locked: a second tab creating the same rows waits here, then finds them gone.
+        drafts = list(
+            RunDraft.objects.select_for_update()
+            .filter(owner=user, pk__in=draft_ids)
+            .order_by("position", "created_at")
+        )
+        if not drafts:
+            done = list(Run.objects.filter(request_key__in=draft_ids).order_by("number"))
+            if done:
+                return done
+            raise RunCreationError(batch=["There are no runs to create."])
+        try:
+            runs = create_runs(
+                user=user,
+                requests=[RunRequest.from_draft(d) for d in drafts],
+                batch_name=batch_name,
+                token=token,
+            )
+        except RunCreationError as error:
+            error.rows = {drafts[i].pk: ms for i, ms in error.rows.items()}
+            raise
+        RunDraft.objects.filter(pk__in=[d.pk for d in drafts]).delete()
+        return runs
