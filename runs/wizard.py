@@ -144,7 +144,8 @@ class NewRunWizard(LoginRequiredMixin, PermissionRequiredMixin, NamedUrlSessionW
         if request.htmx and step == "part" and "part" in request.GET:
             return self.render_procedure_choices()
         if request.htmx and "q" in request.GET and step in ("part", "identify"):
-            return render(request, f"runs/wizard/{step}.html#results", self.picker_context(step))
+            context = self.picker_context(step) | {"wizard_id": kwargs["wizard_id"]}
+            return render(request, f"runs/wizard/{step}.html#results", context)
         return super().get(request, *args, **kwargs)
 
     def render_procedure_choices(self):
@@ -156,6 +157,7 @@ class NewRunWizard(LoginRequiredMixin, PermissionRequiredMixin, NamedUrlSessionW
                 "part": part,
                 "procedures": forms.runnable_procedures(self.request.user, part),
                 "selected_procedure": None,
+                "wizard_id": self.kwargs["wizard_id"],
             },
         )
 
@@ -223,6 +225,11 @@ class NewRunWizard(LoginRequiredMixin, PermissionRequiredMixin, NamedUrlSessionW
             return self.render_goto_step(goto)
         if goto:
             return redirect(self.get_step_url(self.steps.current))
+        posted = self.request.POST.get(f"{self.prefix}-current_step")
+        if posted == "review":
+            # A second press of Create arrives after the wizard was reset: let it reach
+            # done(), where the same token finds the runs already made.
+            self.storage.current_step = posted
         return super().post(*args, **kwargs)
 
     def render_next_step(self, form, **kwargs):
