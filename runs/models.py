@@ -206,6 +206,8 @@ class RunDraft(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="run_drafts")
     position = models.PositiveIntegerField(default=0)
     data = models.JSONField(default=dict)
+    # Removed rows linger until the planner's next action, so Remove can be undone.
+    removed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
