@@ -263,3 +263,67 @@ class ReviewForm(forms.Form):
         ).exists():
             self.add_error("batch_name", f"A batch named “{cleaned['batch_name']}” already exists.")
         return cleaned
+
+
+def draft_data(*, source: str, part, procedure, identify: dict, details: dict) -> dict:
+    """A draft row's data (the shape RunRequest.from_draft reads) from cleaned step data."""
+    unit = identify.get("inventory") if source == RunSource.ATTACH else None
+    return {
+        "source": source,
+        "part": part.pk,
+        "procedure": procedure.pk if procedure else None,
+        "inventory": unit.pk if unit else None,
+        "tracking_type": "" if unit else identify.get("tracking_type", ""),
+        "serial_number": "" if unit else identify.get("serial_number", ""),
+        "lot_number": "" if unit else identify.get("lot_number", ""),
+        "quantity": unit.quantity if unit else identify.get("quantity") or 1,
+        "name": details["name"],
+        "due_date": details["due_date"].isoformat() if details.get("due_date") else None,
+        "export_controlled": bool(details.get("export_controlled")),
+        "assigned_user": details["assigned_user"],
+        "assigned_team": details["assigned_team"],
+        "attributes": details["attributes"],
+    }
+
+
+def identify_initial(data: dict) -> dict:
+    return {
+        "tracking_type": data.get("tracking_type"),
+        "serial_number": data.get("serial_number"),
+        "serial_auto": not data.get("serial_number"),
+        "lot_number": data.get("lot_number"),
+        "lot_auto": not data.get("lot_number"),
+        "quantity": data.get("quantity"),
+        "inventory": data.get("inventory"),
+    }
+
+
+def details_initial(data: dict) -> dict:
+    assignee = ""
+    if data.get("assigned_user"):
+        assignee = f"user:{data['assigned_user']}"
+    elif data.get("assigned_team"):
+        assignee = f"team:{data['assigned_team']}"
+    return {
+        "name": data.get("name"),
+        "name_auto": not data.get("name"),
+        "due_date": data.get("due_date"),
+        "export_controlled": data.get("export_controlled"),
+        "assigned_to": assignee,
+    } | {f"attr_{key}": value for key, value in data.get("attributes", {}).items()}
+
+
+class RowProcedureForm(forms.Form):
+    """On Review, a row's procedure can change among its part's runnable versions."""
+
+    procedure = forms.ModelChoiceField(
+        queryset=ProcedureVersion.objects.none(), required=False, empty_label="None — add one later"
+    )
+
+    def __init__(self, *args, user, part, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["procedure"].queryset = runnable_procedures(user, part)
+
+
+class DuplicateForm(forms.Form):
+    copies = forms.IntegerField(min_value=1, max_value=500, initial=1, label="Copies")

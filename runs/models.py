@@ -2,12 +2,13 @@ import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
-from django.db.models import Q
+from django.db import models, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from inventory.models import Part, PartInventory, TrackingType, VisibleQuerySet
 from ion_runs.accounts.models import Organisation, Team
+from ion_runs.accounts.patterns import next_in_sequence
 from procedures.models import FieldSpec, ProcedureVersion
 
 
@@ -153,6 +154,21 @@ class Run(models.Model):
                 name="run_assigned_to_user_or_team",
             ),
         ]
+        indexes = [
+            # Runs page, default sort (newest first): walks the index and stops at one page.
+            models.Index(fields=["organisation", "created_at", "number"], name="run_org_created_idx"),
+            # Runs page sorted or filtered by due date, and the Schedule's date range.
+            models.Index(fields=["organisation", "due_date", "number"], name="run_org_due_idx"),
+            # Runs page sorted by name.
+            models.Index(fields=["organisation", "name", "number"], name="run_org_name_idx"),
+            # Unassigned pool: open runs with nobody on them, soonest due first.
+            models.Index(
+                fields=["organisation", "due_date", "number"],
+                condition=Q(assigned_user__isnull=True, assigned_team__isnull=True)
+                & Q(status__in=["todo", "in_progress", "hold"]),
+                name="run_pool_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -217,3 +233,44 @@ class RunDraft(models.Model):
 
     def __str__(self) -> str:
         return f"Draft {self.pk} of {self.owner}"
+
+    def duplicate(self, copies: int) -> list["RunDraft"]:
+        """Insert `copies` rows right after this one.
+
+        Auto-generated values stay auto; a typed lot is kept; a typed serial counts up
+        from this row's, skipping serials already in inventory or on the planner's rows;
+        a typed name gets a suffix so the runs stay distinguishable.
+        """
+        serials = self._next_serials(copies) if self.data.get("serial_number") else [""] * copies
+        name = self.data.get("name")
+        with transaction.atomic():
+            RunDraft.objects.filter(owner_id=self.owner_id, position__gt=self.position).update(
+                position=F("position") + copies
+            )
+            return RunDraft.objects.bulk_create(
+                RunDraft(
+                    organisation_id=self.organisation_id,
+                    owner_id=self.owner_id,
+                    position=self.position + i,
+                    data=self.data
+                    | {"serial_number": serials[i - 1], "name": f"{name} ({i + 1})" if name else ""},
+                )
+                for i in range(1, copies + 1)
+            )
+
+    def _next_serials(self, count: int) -> list[str]:
+        start, found, step = self.data["serial_number"], [], 1
+        while len(found) < count:
+            candidates = [next_in_sequence(start, step + i) for i in range(count - len(found) + 10)]
+            step += len(candidates)
+            used = set(
+                PartInventory.objects.filter(
+                    organisation_id=self.organisation_id, serial_number__in=candidates
+                ).values_list("serial_number", flat=True)
+            ) | set(
+                RunDraft.objects.filter(
+                    owner_id=self.owner_id, data__serial_number__in=candidates
+                ).values_list("data__serial_number", flat=True)
+            )
+            found += [c for c in candidates if c not in used][: count - len(found)]
+        return found

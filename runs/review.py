@@ -1,27 +1,36 @@
-"""The Review step's rows (the planner's drafts) and what happens after creating."""
+"""The Review step's rows (the planner's drafts), their actions, and the created page.
 
+Every row action is a plain form post that redirects back to Review; with htmx it
+returns just the affected rows, rendered from the review template's partials.
+"""
+
+import datetime
 import re
 from dataclasses import dataclass, field
 
 from django.contrib.auth.decorators import login_required, permission_required
-from django.http import Http404
+from django.db.models import Q
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
 
-from inventory.models import Part, PartInventory, TrackingType
+from inventory.models import InventoryStatus, Part, PartInventory, TrackingType
 from ion_runs.accounts.models import Team, User
 from procedures.models import ProcedureVersion, VersionStatus
+from runs import forms
 from runs.models import Run, RunDraft, RunSource
 
 WIZARD_ID = re.compile(r"^[A-Za-z0-9_-]{8,32}$")
+REVIEW_TEMPLATE = "runs/wizard/review.html"
 
 
 @dataclass
 class ReviewRow:
     """A draft with the objects it names, loaded for display in bulk."""
 
-    number: int
     draft: RunDraft
     part: Part | None
     procedure: ProcedureVersion | None
@@ -60,10 +69,14 @@ class ReviewRow:
         )
 
 
-def review_rows(user, problems: dict | None = None) -> dict:
+def review_rows(user, problems: dict | None = None, drafts=None) -> dict:
     """The planner's rows with everything they show, in a fixed number of queries."""
     problems = problems or {}
-    drafts = list(RunDraft.objects.filter(owner=user, organisation_id=user.organisation_id))
+    if drafts is None:
+        drafts = RunDraft.objects.filter(
+            owner=user, organisation_id=user.organisation_id, removed_at__isnull=True
+        )
+    drafts = list(drafts)
     wanted = {
         key: {d.data.get(key) for d in drafts} - {None}
         for key in ("part", "procedure", "inventory", "assigned_user", "assigned_team")
@@ -82,12 +95,11 @@ def review_rows(user, problems: dict | None = None) -> dict:
     users = User.objects.filter(organisation_id=org).in_bulk(wanted["assigned_user"])
     teams = Team.objects.filter(organisation_id=org).in_bulk(wanted["assigned_team"])
     rows = []
-    for number, draft in enumerate(drafts, start=1):
+    for draft in drafts:
         version = versions.get(draft.data.get("procedure"))
         newer = version and released.get(version.procedure_id)
         rows.append(
             ReviewRow(
-                number=number,
                 draft=draft,
                 part=parts.get(draft.data.get("part")),
                 procedure=version,
@@ -98,7 +110,26 @@ def review_rows(user, problems: dict | None = None) -> dict:
                 problems=problems.get(draft.pk, []),
             )
         )
-    return {"rows": rows}
+    return {"rows": rows, "batch_conflict": batch_conflict(rows)}
+
+
+def batch_conflict(rows: list[ReviewRow]) -> str:
+    """Which rows could not share a batch, because they use different procedure versions."""
+    groups: dict[str, list[int]] = {}
+    for number, row in enumerate(rows, start=1):
+        version = row.newer_procedure or row.procedure
+        groups.setdefault(str(version) if version else "no procedure", []).append(number)
+    if len(groups) < 2:
+        return ""
+    return (
+        "Runs in a batch share one procedure version, but "
+        + "; ".join(
+            f"{'rows' if len(numbers) > 1 else 'row'} {', '.join(map(str, numbers))} "
+            f"{'use' if len(numbers) > 1 else 'uses'} {label}"
+            for label, numbers in groups.items()
+        )
+        + "."
+    )
 
 
 def create_button_label(count: int, batched: bool) -> str:
@@ -107,14 +138,22 @@ def create_button_label(count: int, batched: bool) -> str:
     return "Create run" if count == 1 else f"Create {count} runs"
 
 
-@login_required
-@permission_required("runs.add_run", raise_exception=True)
-@require_POST
-def draft_row(request, draft_id):
-    draft = get_object_or_404(RunDraft, pk=draft_id, owner=request.user)
-    if request.POST.get("action") == "remove":
-        draft.delete()
-    return redirect(review_url(request))
+UNDO_SECONDS = 30
+
+
+def purge_removed(user, keep=None) -> list[RunDraft]:
+    """Removed rows can be undone for a few seconds or until the planner's next action.
+
+    Returns the removed rows that may still be undone.
+    """
+    removed = RunDraft.objects.filter(owner=user, removed_at__isnull=False)
+    stale = (
+        removed.exclude(pk=keep)
+        if keep is not None
+        else removed.filter(removed_at__lt=timezone.now() - datetime.timedelta(seconds=UNDO_SECONDS))
+    )
+    stale.delete()
+    return list(removed)
 
 
 def review_url(request) -> str:
@@ -122,6 +161,144 @@ def review_url(request) -> str:
     if WIZARD_ID.match(wizard_id):
         return reverse("runs:wizard-step", kwargs={"wizard_id": wizard_id, "step": "review"})
     return reverse("runs:new")
+
+
+class RowEditor:
+    """The three forms a row edits, filled from (and written back to) its draft data."""
+
+    def __init__(self, user, draft: RunDraft, data=None):
+        self.draft = draft
+        part = Part.objects.visible_to(user).filter(pk=draft.data.get("part")).first()
+        if part is None:
+            raise Http404("This row's part is no longer available.")
+        self.part = part
+        self.procedure = forms.RowProcedureForm(
+            data,
+            user=user,
+            part=part,
+            prefix="procedure",
+            initial={"procedure": draft.data.get("procedure")},
+        )
+        self.identify = forms.IdentifyForm(
+            data,
+            user=user,
+            part=part,
+            source=draft.data.get("source"),
+            draft_id=draft.pk,
+            prefix="identify",
+            initial=forms.identify_initial(draft.data),
+        )
+        version = ProcedureVersion.objects.filter(pk=draft.data.get("procedure")).first()
+        self.units = (
+            PartInventory.objects.filter(organisation_id=user.organisation_id, part=part)
+            .filter(Q(status__in=InventoryStatus.runnable()) | Q(pk=draft.data.get("inventory")))
+            .order_by("serial_number", "lot_number", "pk")[:200]
+        )
+        self.details = forms.DetailsForm(
+            data,
+            user=user,
+            part=part,
+            procedure=version,
+            prefix="details",
+            initial=forms.details_initial(draft.data),
+        )
+
+    def save(self) -> bool:
+        if not all([self.procedure.is_valid(), self.identify.is_valid(), self.details.is_valid()]):
+            return False
+        self.draft.data = forms.draft_data(
+            source=self.draft.data.get("source"),
+            part=self.part,
+            procedure=self.procedure.cleaned_data["procedure"],
+            identify=self.identify.cleaned_data,
+            details=self.details.cleaned_data,
+        )
+        self.draft.save(update_fields=["data", "updated_at"])
+        return True
+
+
+def render_rows(request, drafts, *, editor=None, undo=None) -> HttpResponse:
+    """The affected rows, plus the create button (out of band) whose label counts them."""
+    user = request.user
+    context = review_rows(user, drafts=drafts) | {
+        "wizard_id": request.GET.get("wizard", ""),
+        "editor": editor,
+        "undo": undo,
+        "back_url": review_url(request),
+    }
+    html = "".join(
+        render_to_string(f"{REVIEW_TEMPLATE}#review-row", context | {"row": row}, request)
+        for row in context["rows"]
+    )
+    if undo is not None:
+        html += render_to_string(f"{REVIEW_TEMPLATE}#undo-row", context, request)
+    count = RunDraft.objects.filter(owner=user, removed_at__isnull=True).count()
+    batched = bool(request.POST.get("review-batch") or request.GET.get("review-batch"))
+    html += render_to_string(
+        f"{REVIEW_TEMPLATE}#create-button",
+        {"create_label": create_button_label(count, batched), "row_count": count, "oob": True},
+        request,
+    )
+    return HttpResponse(html)
+
+
+@login_required
+@permission_required("runs.add_run", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def draft_row(request, draft_id):
+    """One review row: show it, edit it, duplicate it, remove it or undo the removal."""
+    draft = get_object_or_404(RunDraft, pk=draft_id, owner=request.user)
+    if request.method == "POST":
+        action = request.POST.get("action")
+    else:
+        action = "edit" if request.GET.get("mode") == "edit" else None
+    if action != "restore":
+        purge_removed(request.user, keep=draft.pk)
+    if draft.removed_at and action not in ("restore", "gone"):
+        raise Http404("This row was removed.")
+    match action:
+        case "edit":
+            editor = RowEditor(request.user, draft)
+        case "save":
+            editor = RowEditor(request.user, draft, data=request.POST)
+            if editor.save():
+                editor = None
+        case "duplicate":
+            form = forms.DuplicateForm(request.POST)
+            copies = draft.duplicate(form.cleaned_data["copies"]) if form.is_valid() else []
+            if not request.htmx:
+                return redirect(review_url(request))
+            return render_rows(request, [draft, *copies])
+        case "remove":
+            draft.removed_at = timezone.now()
+            draft.save(update_fields=["removed_at"])
+            if not request.htmx:
+                return redirect(review_url(request))
+            return render_rows(request, [], undo=draft)
+        case "restore":
+            draft.removed_at = None
+            draft.save(update_fields=["removed_at"])
+            editor = None
+        case "gone":
+            draft.delete()
+            return HttpResponse("")
+        case _:
+            editor = None
+    if not request.htmx:
+        if action == "edit" or (editor is not None):
+            return render_plain_edit(request, draft, editor)
+        return redirect(review_url(request))
+    return render_rows(request, [draft], editor=editor)
+
+
+def render_plain_edit(request, draft, editor) -> HttpResponse:
+    """Without JavaScript, editing a row is a page of its own."""
+    context = review_rows(request.user, drafts=[draft]) | {
+        "editor": editor,
+        "wizard_id": request.GET.get("wizard", ""),
+        "back_url": review_url(request),
+    }
+    return render(request, "runs/edit_row.html", context)
 
 
 @login_required

@@ -402,7 +402,7 @@ def create_runs_from_drafts(
         # Locked: a second tab creating the same rows waits here, then finds them gone.
         drafts = list(
             RunDraft.objects.select_for_update()
-            .filter(owner=user, pk__in=draft_ids)
+            .filter(owner=user, pk__in=draft_ids, removed_at__isnull=True)
             .order_by("position", "created_at")
         )
         if not drafts:

@@ -20,7 +20,7 @@ from inventory.models import Part, PartInventory
 from procedures.models import ProcedureVersion
 from runs import forms
 from runs.models import RunDraft, RunSource
-from runs.review import WIZARD_ID, create_button_label, review_rows
+from runs.review import WIZARD_ID, create_button_label, purge_removed, review_rows
 from runs.services import RunCreationError, create_runs_from_drafts
 
 STEPS = [
@@ -101,7 +101,7 @@ class NewRunWizard(LoginRequiredMixin, PermissionRequiredMixin, NamedUrlSessionW
         saved = [names.index(s) for s in self.storage.data.get("step_data", {})]
         furthest = max([*saved, names.index(self.steps.current) - 1], default=-1) + 1
         reached = set(names[: furthest + 1])
-        if RunDraft.objects.filter(owner=self.request.user).exists():
+        if RunDraft.objects.filter(owner=self.request.user, removed_at__isnull=True).exists():
             reached.add("review")
         return reached
 
@@ -143,6 +143,14 @@ class NewRunWizard(LoginRequiredMixin, PermissionRequiredMixin, NamedUrlSessionW
             return redirect(self.get_step_url(self.steps.current or self.steps.first))
         if request.htmx and step == "part" and "part" in request.GET:
             return self.render_procedure_choices()
+        if request.htmx and step == "review" and "button" in request.GET:
+            count = RunDraft.objects.filter(owner=request.user, removed_at__isnull=True).count()
+            batched = bool(request.GET.get("review-batch"))
+            return render(
+                request,
+                "runs/wizard/review.html#create-button",
+                {"create_label": create_button_label(count, batched), "row_count": count},
+            )
         if request.htmx and "q" in request.GET and step in ("part", "identify"):
             context = self.picker_context(step) | {"wizard_id": kwargs["wizard_id"]}
             return render(request, f"runs/wizard/{step}.html#results", context)
@@ -210,8 +218,13 @@ class NewRunWizard(LoginRequiredMixin, PermissionRequiredMixin, NamedUrlSessionW
             context["part"] = self.chosen_part()
         elif step == "review":
             context |= review_rows(self.request.user, kwargs.get("row_problems", {}))
-            context["batch_problems"] = kwargs.get("batch_problems", [])
-            context["create_label"] = create_button_label(len(context["rows"]), bool(form["batch"].value()))
+            context |= {
+                "removed": purge_removed(self.request.user),
+                "batch_problems": kwargs.get("batch_problems", []),
+                "row_count": len(context["rows"]),
+                "create_label": create_button_label(len(context["rows"]), bool(form["batch"].value())),
+                "back_url": self.get_step_url("review"),
+            }
         return context
 
     # -- moving between steps -------------------------------------------------------
@@ -239,26 +252,14 @@ class NewRunWizard(LoginRequiredMixin, PermissionRequiredMixin, NamedUrlSessionW
 
     def save_draft(self, details: dict) -> RunDraft:
         """Finishing Details writes the run as a row on the planner's Review list."""
-        part, identify = self.cleaned("part"), self.cleaned("identify")
-        source = self.cleaned("source")["source"]
-        user = self.request.user
-        unit = identify.get("inventory") if source == RunSource.ATTACH else None
-        data = {
-            "source": source,
-            "part": part["part"].pk,
-            "procedure": part["procedure"].pk if part.get("procedure") else None,
-            "inventory": unit.pk if unit else None,
-            "tracking_type": "" if unit else identify.get("tracking_type", ""),
-            "serial_number": "" if unit else identify.get("serial_number", ""),
-            "lot_number": "" if unit else identify.get("lot_number", ""),
-            "quantity": unit.quantity if unit else identify.get("quantity") or 1,
-            "name": details["name"],
-            "due_date": details["due_date"].isoformat() if details.get("due_date") else None,
-            "export_controlled": bool(details.get("export_controlled")),
-            "assigned_user": details["assigned_user"],
-            "assigned_team": details["assigned_team"],
-            "attributes": details["attributes"],
-        }
+        part, user = self.cleaned("part"), self.request.user
+        data = forms.draft_data(
+            source=self.cleaned("source")["source"],
+            part=part["part"],
+            procedure=part.get("procedure"),
+            identify=self.cleaned("identify"),
+            details=details,
+        )
         draft = RunDraft.objects.filter(owner=user, pk=self.storage.extra_data.get("draft_id")).first()
         if draft is None:
             last = RunDraft.objects.filter(owner=user).aggregate(last=Max("position"))["last"]
@@ -278,11 +279,11 @@ class NewRunWizard(LoginRequiredMixin, PermissionRequiredMixin, NamedUrlSessionW
 
     def done(self, form_list, **kwargs):
         review = form_list[-1]
-        rows = review_rows(self.request.user)["rows"]
+        drafts = RunDraft.objects.filter(owner=self.request.user, removed_at__isnull=True)
         try:
             runs = create_runs_from_drafts(
                 user=self.request.user,
-                draft_ids=[row.draft.pk for row in rows],
+                draft_ids=list(drafts.values_list("pk", flat=True)),
                 batch_name=review.cleaned_data["batch_name"],
                 token=review.cleaned_data["token"],
             )

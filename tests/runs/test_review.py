@@ -1,0 +1,271 @@
+import pytest
+from django.urls import reverse
+
+from inventory.models import TrackingType
+from runs.models import Run, RunBatch, RunDraft
+from tests import factories
+from tests.runs.wizard_steps import WizardDriver
+
+pytestmark = pytest.mark.django_db
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def part(org):
+    return factories.PartFactory(organisation=org, number="BRKT-ASSY-001")
+
+
+@pytest.fixture
+def version(org, part):
+    return factories.ReleasedVersionFactory(procedure__organisation=org, parts=[part], steps=2)
+
+
+@pytest.fixture
+def wizard(planner_client, part, version):
+    driver = WizardDriver(planner_client)
+    driver.author(
+        part=part, procedure=version, identify={"serial_number": "SN-0007"}, details={"name": "Bracket build"}
+    )
+    return driver
+
+
+def row_url(wizard, draft, **query):
+    params = "&".join(f"{k}={v}" for k, v in ({"wizard": wizard.wizard_id} | query).items())
+    return reverse("runs:draft-row", args=[draft.pk]) + "?" + params
+
+
+def serials():
+    return [d.data["serial_number"] for d in RunDraft.objects.order_by("position")]
+
+
+@pytest.mark.parametrize("headers", [{}, HTMX], ids=["plain", "htmx"])
+def test_duplicate_increments_a_typed_serial_and_suffixes_a_typed_name(planner_client, wizard, headers):
+    draft = RunDraft.objects.get()
+    response = planner_client.post(row_url(wizard, draft), {"action": "duplicate", "copies": 3}, **headers)
+    assert serials() == ["SN-0007", "SN-0008", "SN-0009", "SN-0010"]
+    names = [d.data["name"] for d in RunDraft.objects.order_by("position")]
+    assert names == ["Bracket build", "Bracket build (2)", "Bracket build (3)", "Bracket build (4)"]
+    if headers:
+        body = response.content.decode()
+        assert body.count('class="review-row"') == 4 and "<html" not in body
+        assert "Create 4 runs" in body and 'hx-swap-oob="true"' in body
+    else:
+        assert response.url == wizard.url("review")
+
+
+def test_duplicate_skips_serials_already_used(planner_client, wizard, part):
+    factories.PartInventoryFactory(part=part, serial_number="SN-0008")
+    planner_client.post(row_url(wizard, RunDraft.objects.get()), {"action": "duplicate", "copies": 2})
+    assert serials() == ["SN-0007", "SN-0009", "SN-0010"]
+
+
+def test_duplicate_keeps_auto_values_auto_and_a_typed_lot(planner_client, org):
+    lot_part = factories.PartFactory(organisation=org, tracking_type=TrackingType.LOT)
+    driver = WizardDriver(planner_client)
+    driver.author(part=lot_part, identify={"lot_number": "LOT-A", "quantity": 4})
+    planner_client.post(row_url(driver, RunDraft.objects.get()), {"action": "duplicate", "copies": 2})
+    rows = [d.data for d in RunDraft.objects.order_by("position")]
+    assert [r["lot_number"] for r in rows] == ["LOT-A"] * 3
+    assert [r["name"] for r in rows] == ["", "", ""]
+
+
+def test_copies_appear_right_after_the_row(planner_client, wizard, part, version):
+    second = WizardDriver(planner_client)
+    second.author(part=part, procedure=version, identify={"serial_number": "SN-0500"})
+    first = RunDraft.objects.order_by("position").first()
+    planner_client.post(row_url(wizard, first), {"action": "duplicate", "copies": 2})
+    assert serials() == ["SN-0007", "SN-0008", "SN-0009", "SN-0500"]
+
+
+@pytest.mark.parametrize("copies", [0, 501, "many"])
+def test_duplicate_refuses_out_of_range_copies(planner_client, wizard, copies):
+    planner_client.post(row_url(wizard, RunDraft.objects.get()), {"action": "duplicate", "copies": copies})
+    assert RunDraft.objects.count() == 1
+
+
+def test_edit_shows_the_row_as_an_inline_form(planner_client, wizard):
+    draft = RunDraft.objects.get()
+    body = planner_client.get(row_url(wizard, draft, mode="edit"), **HTMX).content.decode()
+    assert 'aria-label="Edit run"' in body and 'value="SN-0007"' in body and "<html" not in body
+
+
+def test_edit_without_javascript_is_a_page(planner_client, wizard):
+    response = planner_client.get(row_url(wizard, RunDraft.objects.get(), mode="edit"))
+    assert response.status_code == 200 and "<html" in response.content.decode()
+
+
+@pytest.mark.parametrize("headers", [{}, HTMX], ids=["plain", "htmx"])
+def test_edit_saves_valid_changes(planner_client, wizard, org, headers):
+    team = factories.TeamFactory(organisation=org, name="Final Assembly")
+    draft = RunDraft.objects.get()
+    response = planner_client.post(
+        row_url(wizard, draft),
+        {
+            "action": "save",
+            "procedure-procedure": draft.data["procedure"],
+            "identify-tracking_type": "serial",
+            "identify-serial_number": "SN-0900",
+            "details-name": "Renamed",
+            "details-due_date": "2026-12-01",
+            "details-assigned_to": f"team:{team.pk}",
+        },
+        **headers,
+    )
+    draft.refresh_from_db()
+    assert draft.data["serial_number"] == "SN-0900" and draft.data["name"] == "Renamed"
+    assert draft.data["assigned_team"] == team.pk and draft.data["due_date"] == "2026-12-01"
+    if headers:
+        assert "Final Assembly" in response.content.decode()
+
+
+@pytest.mark.parametrize("headers", [{}, HTMX], ids=["plain", "htmx"])
+def test_edit_shows_errors_inside_the_row(planner_client, wizard, part, headers):
+    factories.PartInventoryFactory(part=part, serial_number="SN-TAKEN")
+    draft = RunDraft.objects.get()
+    response = planner_client.post(
+        row_url(wizard, draft),
+        {
+            "action": "save",
+            "identify-tracking_type": "serial",
+            "identify-serial_number": "SN-TAKEN",
+            "details-name_auto": "on",
+        },
+        **headers,
+    )
+    assert response.status_code == 200
+    assert "Serial number SN-TAKEN is already used" in response.content.decode()
+    draft.refresh_from_db()
+    assert draft.data["serial_number"] == "SN-0007"
+
+
+def test_edit_can_change_the_procedure_only_to_a_runnable_one(planner_client, wizard, org, part):
+    draft_version = factories.ProcedureVersionFactory(procedure__organisation=org, parts=[part])
+    response = planner_client.post(
+        row_url(wizard, RunDraft.objects.get()),
+        {
+            "action": "save",
+            "procedure-procedure": draft_version.pk,
+            "identify-serial_auto": "on",
+            "details-name_auto": "on",
+        },
+        **HTMX,
+    )
+    assert "Select a valid choice" in response.content.decode()
+
+
+@pytest.mark.parametrize("headers", [{}, HTMX], ids=["plain", "htmx"])
+def test_remove_can_be_undone(planner_client, wizard, headers):
+    draft = RunDraft.objects.get()
+    response = planner_client.post(row_url(wizard, draft), {"action": "remove"}, **headers)
+    assert wizard.get("review").context["rows"] == []
+    if headers:
+        assert "Undo" in response.content.decode()
+    planner_client.post(row_url(wizard, draft), {"action": "restore"}, **headers)
+    assert len(wizard.get("review").context["rows"]) == 1
+
+
+def test_a_removed_row_is_gone_after_the_next_action(planner_client, wizard, part, version):
+    WizardDriver(planner_client).author(part=part, procedure=version)
+    first, second = RunDraft.objects.order_by("position")
+    planner_client.post(row_url(wizard, first), {"action": "remove"}, **HTMX)
+    planner_client.post(row_url(wizard, second), {"action": "duplicate", "copies": 1}, **HTMX)
+    assert not RunDraft.objects.filter(pk=first.pk).exists()
+
+
+def test_other_planners_rows_are_not_reachable(client, wizard, org):
+    client.force_login(factories.PlannerFactory(organisation=org))
+    response = client.post(row_url(wizard, RunDraft.objects.get()), {"action": "remove"})
+    assert response.status_code == 404
+
+
+def test_add_another_run_keeps_the_rows(planner_client, wizard, part, version):
+    another = WizardDriver(planner_client)
+    assert another.get("source").status_code == 200
+    another.author(part=part, procedure=version)
+    assert len(another.get("review").context["rows"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("rows", "batched", "label"),
+    [(1, False, "Create run"), (3, False, "Create 3 runs"), (3, True, "Create batched run")],
+)
+def test_the_button_label_follows_the_rows(planner_client, wizard, rows, batched, label):
+    if rows > 1:
+        planner_client.post(
+            row_url(wizard, RunDraft.objects.get()), {"action": "duplicate", "copies": rows - 1}
+        )
+    query = {"button": "1"} | ({"review-batch": "on"} if batched else {})
+    body = planner_client.get(wizard.url("review"), query, **HTMX).content.decode()
+    assert label in body
+
+
+def test_batching_creates_one_batch_of_all_rows(planner_client, wizard):
+    planner_client.post(row_url(wizard, RunDraft.objects.get()), {"action": "duplicate", "copies": 4})
+    response = wizard.create(batch_name="Lot 42 brackets")
+    batch = RunBatch.objects.get(name="Lot 42 brackets")
+    assert batch.runs.count() == 5
+    assert sorted(r.part_inventory.serial_number for r in batch.runs.all()) == [
+        "SN-0007",
+        "SN-0008",
+        "SN-0009",
+        "SN-0010",
+        "SN-0011",
+    ]
+    assert "Lot 42 brackets" in planner_client.get(response.url).content.decode()
+
+
+def test_batching_names_the_rows_with_other_procedure_versions(planner_client, wizard, org, part):
+    other = factories.ReleasedVersionFactory(procedure__organisation=org, parts=[part], title="Paint")
+    WizardDriver(planner_client).author(part=part, procedure=other)
+    review = wizard.get("review")
+    assert "row 1 uses" in review.context["batch_conflict"]
+    response = wizard.create(batch_name="Mixed")
+    assert response.status_code == 200
+    assert "row 2 uses Paint v1" in " ".join(response.context["batch_problems"])
+    assert not Run.objects.exists()
+
+
+def test_batch_name_is_required_and_unique(planner_client, wizard, org):
+    factories.RunBatchFactory(organisation=org, name="Taken")
+    response = wizard.post(
+        "review",
+        {
+            "token": wizard.get("review").context["wizard"]["form"]["token"].value(),
+            "batch": "on",
+            "batch_name": "",
+        },
+    )
+    assert response.context["wizard"]["form"].errors["batch_name"] == [
+        "Name the batch, or uncheck Batch runs."
+    ]
+    response = wizard.create(batch_name="Taken")
+    assert response.context["wizard"]["form"].errors["batch_name"] == [
+        "A batch named “Taken” already exists."
+    ]
+
+
+def test_a_revised_procedure_is_announced_on_the_row(planner_client, wizard, version):
+    newer = version.revise()
+    newer.release()
+    review = wizard.get("review")
+    assert "it will be created on v2" in review.content.decode()
+    wizard.create()
+    assert Run.objects.get().procedure_version == newer
+
+
+def test_row_actions_cost_a_bounded_number_of_queries(planner_client, wizard, django_assert_max_num_queries):
+    draft = RunDraft.objects.get()
+    with django_assert_max_num_queries(20):
+        planner_client.post(row_url(wizard, draft), {"action": "duplicate", "copies": 200}, **HTMX)
+    with django_assert_max_num_queries(20):
+        planner_client.get(row_url(wizard, draft, mode="edit"), **HTMX)
+    with django_assert_max_num_queries(20):
+        planner_client.post(row_url(wizard, draft), {"action": "remove"}, **HTMX)
+
+
+def test_the_review_page_query_count_does_not_grow_with_rows(
+    planner_client, wizard, django_assert_max_num_queries
+):
+    planner_client.post(row_url(wizard, RunDraft.objects.get()), {"action": "duplicate", "copies": 100})
+    with django_assert_max_num_queries(25):
+        assert wizard.get("review").status_code == 200
