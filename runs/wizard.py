@@ -247,6 +247,11 @@ class NewRunWizard(LoginRequiredMixin, PermissionRequiredMixin, NamedUrlSessionW
 
     def render_next_step(self, form, **kwargs):
         if self.steps.current == "details":
+            # An earlier step may have changed since (another part, another source):
+            # send the planner back to the first step that no longer holds.
+            for step in ("source", "part", "identify"):
+                if self.get_cleaned_data_for_step(step) is None:
+                    return self.render_revalidation_failure(step, form, **kwargs)
             self.save_draft(form.cleaned_data)
         return super().render_next_step(form, **kwargs)
 

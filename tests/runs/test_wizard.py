@@ -1,4 +1,5 @@
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
 
 from inventory.models import InventoryStatus, TrackingType
@@ -351,3 +352,20 @@ def test_create_time_problems_are_shown_on_the_row(planner_client, part, version
     (row,) = response.context["rows"]
     assert row.problems[0].startswith("Part inventory is not in a state that allows a new run")
     assert not Run.objects.exists() and RunDraft.objects.count() == 1
+
+
+def test_a_changed_source_sends_the_planner_back_to_identify(planner_client, part, version):
+    wizard = WizardDriver(planner_client)
+    wizard.author(part=part, procedure=version)
+    wizard.post("source", {"source": RunSource.ATTACH})
+    response = wizard.post("details", {"name_auto": "on"})
+    assert response.url == wizard.url("identify")
+    assert RunDraft.objects.get().data["source"] == "build"
+
+
+def test_stale_drafts_can_be_purged(planner, part):
+    fresh = factories.RunDraftFactory(owner=planner, data={"part": part.pk})
+    stale = factories.RunDraftFactory(owner=planner, data={"part": part.pk})
+    RunDraft.objects.filter(pk=stale.pk).update(updated_at="2020-01-01T00:00:00Z")
+    call_command("purge_run_drafts", days=30)
+    assert list(RunDraft.objects.all()) == [fresh]
