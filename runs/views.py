@@ -1,10 +1,277 @@
-from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+"""Finding the work: the Runs page, a run, My work, team queues, the pool and the schedule."""
+
+import calendar
+import datetime
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
+from django.db.models import Count, F, Prefetch, Q, Window
+from django.db.models.functions import RowNumber
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from ion_runs.accounts.models import Team
+from runs.access import assigned_to_me_or_my_teams, get_run_for_user, my_team_ids, visible_runs
+from runs.models import Run, RunAttributeDefinition, RunStatus, RunStepField
+from runs.run_filters import SORTS, RunFilterForm
+
+PAGE_SIZE = 50
+BATCH_SIBLINGS_SHOWN = 50
+SOONEST_DUE = (F("due_date").asc(nulls_last=True), F("number").asc())
+# The columns every run table shows, fetched with the run instead of one query per row.
+ROW_RELATED = ("part", "procedure_version", "part_inventory", "assigned_user", "assigned_team")
+
+
+def wants_partial(request) -> bool:
+    """An htmx swap of a page region (not a history restore, which needs the full page)."""
+    return bool(request.htmx) and not request.htmx.history_restore_request
 
 
 @login_required
+@permission_required("runs.view_run", raise_exception=True)
+@require_GET
+@vary_on_headers("HX-Request")
 def run_list(request):
-    return HttpResponse("Runs")
+    form = RunFilterForm(request.GET, user=request.user)
+    form.is_valid()  # Invalid fields are reported at the field and left out of the filter.
+    runs = form.apply(visible_runs(request.user)).select_related(*ROW_RELATED, "batch")
+    page = Paginator(runs, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"form": form, "page": page, "sort": form.sort_key, "sorts": SORTS}
+    template = "runs/list.html#run-table" if wants_partial(request) else "runs/list.html"
+    return render(request, template, context)
 
 
-run_detail = my_work = team_queue = unassigned_pool = pick_up = schedule = run_list
+@login_required
+@permission_required("runs.view_run", raise_exception=True)
+@require_GET
+def run_detail(request, number):
+    run = get_run_for_user(request, number)
+    steps = run.steps.order_by("position").prefetch_related(
+        Prefetch("fields", queryset=RunStepField.objects.order_by("position"))
+    )
+    batch_runs, batch_more = [], 0
+    if run.batch_id:
+        siblings = visible_runs(request.user).filter(batch_id=run.batch_id).exclude(pk=run.pk)
+        batch_runs = list(siblings.order_by("number")[: BATCH_SIBLINGS_SHOWN + 1])
+        if len(batch_runs) > BATCH_SIBLINGS_SHOWN:
+            batch_runs = batch_runs[:BATCH_SIBLINGS_SHOWN]
+            batch_more = siblings.count() - BATCH_SIBLINGS_SHOWN
+    return render(
+        request,
+        "runs/detail.html",
+        {
+            "run": run,
+            "steps": steps,
+            "attributes": labelled_attributes(run),
+            "batch_runs": batch_runs,
+            "batch_more": batch_more,
+            "open_statuses": RunStatus.open(),
+        },
+    )
+
+
+def labelled_attributes(run: Run) -> list[tuple[str, str]]:
+    """(label, shown value) per custom attribute, in the organisation's order."""
+    values = dict(run.attributes or {})
+    if not values:
+        return []
+    shown = []
+    for definition in RunAttributeDefinition.objects.filter(organisation_id=run.organisation_id):
+        if definition.key in values:
+            shown.append((definition.label, display_value(values.pop(definition.key))))
+    # Attributes whose definition was deleted since still belong to the run.
+    shown += [(key, display_value(value)) for key, value in values.items()]
+    return shown
+
+
+def display_value(value) -> str:
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return str(value)
+
+
+@login_required
+@permission_required("runs.view_run", raise_exception=True)
+@require_GET
+@vary_on_headers("HX-Request")
+def my_work(request):
+    user = request.user
+    today = timezone.localdate()
+    end_of_week = today + datetime.timedelta(days=6 - today.weekday())
+    team_ids = my_team_ids(user)
+    runs = assigned_to_me_or_my_teams(user, team_ids).open()
+    counts = runs.aggregate(
+        total=Count("pk"),
+        overdue=Count("pk", filter=Q(due_date__lt=today)),
+        this_week=Count("pk", filter=Q(due_date__gte=today, due_date__lte=end_of_week)),
+    )
+    runs = runs.select_related(*ROW_RELATED).order_by(*SOONEST_DUE)
+    paginator = Paginator(runs, PAGE_SIZE)
+    paginator.count = counts["total"]  # Counted above already; saves a second COUNT.
+    page = paginator.get_page(request.GET.get("page"))
+    open_team_runs = Q(runs__status__in=RunStatus.open())
+    if not user.export_cleared:
+        open_team_runs &= Q(runs__export_controlled=False)
+    teams = Team.objects.filter(pk__in=team_ids).annotate(open_runs=Count("runs", filter=open_team_runs))
+    context = {
+        "page": page,
+        "counts": counts,
+        "teams": teams,
+        "pool_count": visible_runs(user).open().unassigned().count(),
+    }
+    template = "runs/my_work.html#work-table" if wants_partial(request) else "runs/my_work.html"
+    return render(request, template, context)
+
+
+@login_required
+@permission_required("runs.view_run", raise_exception=True)
+@require_GET
+@vary_on_headers("HX-Request")
+def team_queue(request, team_id):
+    # Only a team's members see its queue; anyone else gets the same 404 as a missing team.
+    team = get_object_or_404(
+        Team, pk=team_id, organisation_id=request.user.organisation_id, members=request.user
+    )
+    runs = visible_runs(request.user).open().filter(assigned_team=team)
+    runs = runs.select_related(*ROW_RELATED).order_by(*SOONEST_DUE)
+    page = Paginator(runs, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"team": team, "page": page}
+    template = "runs/team_queue.html#work-table" if wants_partial(request) else "runs/team_queue.html"
+    return render(request, template, context)
+
+
+@login_required
+@permission_required("runs.view_run", raise_exception=True)
+@require_GET
+@vary_on_headers("HX-Request")
+def unassigned_pool(request):
+    runs = visible_runs(request.user).open().unassigned()
+    runs = runs.select_related("part", "procedure_version", "part_inventory").order_by(*SOONEST_DUE)
+    page = Paginator(runs, PAGE_SIZE).get_page(request.GET.get("page"))
+    template = "runs/pool.html#pool-table" if wants_partial(request) else "runs/pool.html"
+    return render(request, template, {"page": page})
+
+
+@login_required
+@permission_required("runs.pick_up_run", raise_exception=True)
+@require_POST
+def pick_up(request, number):
+    run = get_run_for_user(request, number)
+    # Two operators may press Pick up on the same run at once. The condition inside the
+    # UPDATE settles it: the row is locked for the first, and the second's condition no
+    # longer holds when it gets the row, so it updates nothing instead of overwriting.
+    won = Run.objects.filter(
+        pk=run.pk,
+        assigned_user__isnull=True,
+        assigned_team__isnull=True,
+        status__in=RunStatus.open(),
+    ).update(assigned_user=request.user)
+    run = get_run_for_user(request, number)
+    refusal = "" if won else pick_up_refusal(run, request.user)
+    if wants_partial(request):
+        context = {"run": run, "just_picked": won, "refusal": refusal}
+        return render(request, "runs/pool.html#pool-row", context)
+    if won:
+        messages.success(request, f"You picked up run {run.number}. It is in My work.")
+    else:
+        messages.warning(request, refusal)
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
+        back = reverse("runs:pool")
+    return redirect(back)
+
+
+def pick_up_refusal(run: Run, user) -> str:
+    if run.assigned_user_id == user.pk:
+        return f"Run {run.number} is already yours."
+    if run.assigned_user_id:
+        return f"Already picked up by {run.assigned_user}."
+    if run.assigned_team_id:
+        return f"Already assigned to team {run.assigned_team}."
+    return f"Run {run.number} is {run.get_status_display().lower()}; it can no longer be picked up."
+
+
+CHIPS_PER_DAY = {"week": 12, "month": 4}
+
+
+@login_required
+@permission_required("runs.view_run", raise_exception=True)
+@require_GET
+def schedule(request):
+    today = timezone.localdate()
+    span = "month" if request.GET.get("span") == "month" else "week"
+    try:
+        anchor = datetime.date.fromisoformat(request.GET.get("start", ""))
+    except ValueError:
+        anchor = today
+    include_closed = request.GET.get("closed") == "1"
+    if span == "week":
+        first = anchor - datetime.timedelta(days=anchor.weekday())
+        grid_start, grid_end = first, first + datetime.timedelta(days=6)
+        prev_start, next_start = first - datetime.timedelta(days=7), first + datetime.timedelta(days=7)
+        title = f"Week of {first:%-d %B %Y}"
+    else:
+        first = anchor.replace(day=1)
+        last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
+        grid_start = first - datetime.timedelta(days=first.weekday())
+        grid_end = last + datetime.timedelta(days=6 - last.weekday())
+        prev_start = (first - datetime.timedelta(days=1)).replace(day=1)
+        next_start = last + datetime.timedelta(days=1)
+        title = f"{first:%B %Y}"
+
+    runs = visible_runs(request.user)
+    if not include_closed:
+        runs = runs.open()
+    in_grid = runs.filter(due_date__range=(grid_start, grid_end))
+    per_day = dict(in_grid.order_by().values_list("due_date").annotate(n=Count("pk")))
+    # The first few runs of each day in one query, however many the busiest day has.
+    limit = CHIPS_PER_DAY[span]
+    chips = (
+        in_grid.annotate(rank=Window(RowNumber(), partition_by=[F("due_date")], order_by=[F("number").asc()]))
+        .filter(rank__lte=limit)
+        .only("number", "name", "status", "due_date")
+        .order_by("due_date", "number")
+    )
+    by_day: dict[datetime.date, list[Run]] = {}
+    for run in chips:
+        by_day.setdefault(run.due_date, []).append(run)
+    days = []
+    day = grid_start
+    while day <= grid_end:
+        days.append(
+            {
+                "date": day,
+                "runs": by_day.get(day, []),
+                "more": per_day.get(day, 0) - len(by_day.get(day, [])),
+                "total": per_day.get(day, 0),
+                "is_today": day == today,
+                "is_past": day < today,
+                "outside": span == "month" and day.month != first.month,
+            }
+        )
+        day += datetime.timedelta(days=1)
+
+    unscheduled = runs.filter(due_date__isnull=True).select_related(*ROW_RELATED).order_by("-number")
+    unscheduled_page = Paginator(unscheduled, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "runs/schedule.html",
+        {
+            "span": span,
+            "title": title,
+            "days": days,
+            "today": today,
+            "start": first,
+            "prev_start": prev_start,
+            "next_start": next_start,
+            "include_closed": include_closed,
+            "page": unscheduled_page,
+        },
+    )

