@@ -5,7 +5,7 @@ import datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db.models import Count, F, Prefetch, Q, Window
 from django.db.models.functions import RowNumber
 from django.shortcuts import get_object_or_404, redirect, render
@@ -27,6 +27,43 @@ SOONEST_DUE = (F("due_date").asc(nulls_last=True), F("number").asc())
 ROW_RELATED = ("part", "procedure_version", "part_inventory", "assigned_user", "assigned_team")
 
 
+def paginate(request, runs, related=ROW_RELATED, *, count: int | None = None, one_scan: bool = False):
+    """One page of `runs`, with the related rows each table shows.
+
+    The page's ids come first, from the filtered and ordered runs alone (index-backed, no
+    joins), then those 50 runs are loaded with their part, procedure, unit and assignee.
+    Joining before paging would join every row skipped by OFFSET: page 1,000 of the Runs
+    page took ~400 ms that way at 100,000 runs.
+
+    `one_scan` is for filters no index can answer (a search of names): the total comes
+    with the page's ids from a window count, so the runs are scanned once, not twice.
+    """
+    paginator = Paginator(runs.values_list("pk", flat=True), PAGE_SIZE)
+    if count is not None:
+        paginator.count = count  # Counted already; saves a second COUNT.
+    page = None
+    if one_scan:
+        number = requested_page(request)
+        window = runs.annotate(total=Window(Count("pk"))).values_list("pk", "total")
+        rows = list(window[(number - 1) * PAGE_SIZE : number * PAGE_SIZE])
+        if rows or number == 1:
+            paginator.count = rows[0][1] if rows else 0
+            page = Page([pk for pk, _ in rows], number, paginator)
+    if page is None:
+        page = paginator.get_page(request.GET.get("page"))
+    ids = list(page.object_list)
+    loaded = Run.objects.select_related(*related).in_bulk(ids)
+    page.object_list = [loaded[pk] for pk in ids]
+    return page
+
+
+def requested_page(request) -> int:
+    try:
+        return max(1, int(request.GET.get("page", 1)))
+    except ValueError:
+        return 1
+
+
 def wants_partial(request) -> bool:
     """An htmx swap of a page region (not a history restore, which needs the full page)."""
     return bool(request.htmx) and not request.htmx.history_restore_request
@@ -39,8 +76,8 @@ def wants_partial(request) -> bool:
 def run_list(request):
     form = RunFilterForm(request.GET, user=request.user)
     form.is_valid()  # Invalid fields are reported at the field and left out of the filter.
-    runs = form.apply(visible_runs(request.user)).select_related(*ROW_RELATED, "batch")
-    page = Paginator(runs, PAGE_SIZE).get_page(request.GET.get("page"))
+    runs = form.apply(visible_runs(request.user))
+    page = paginate(request, runs, (*ROW_RELATED, "batch"), one_scan=bool(form.cleaned_data.get("q")))
     context = {"form": form, "page": page, "sort": form.sort_key, "sorts": SORTS}
     template = "runs/list.html#run-table" if wants_partial(request) else "runs/list.html"
     return render(request, template, context)
@@ -112,10 +149,7 @@ def my_work(request):
         overdue=Count("pk", filter=Q(due_date__lt=today)),
         this_week=Count("pk", filter=Q(due_date__gte=today, due_date__lte=end_of_week)),
     )
-    runs = runs.select_related(*ROW_RELATED).order_by(*SOONEST_DUE)
-    paginator = Paginator(runs, PAGE_SIZE)
-    paginator.count = counts["total"]  # Counted above already; saves a second COUNT.
-    page = paginator.get_page(request.GET.get("page"))
+    page = paginate(request, runs.order_by(*SOONEST_DUE), count=counts["total"])
     open_team_runs = Q(runs__status__in=RunStatus.open())
     if not user.export_cleared:
         open_team_runs &= Q(runs__export_controlled=False)
@@ -140,8 +174,7 @@ def team_queue(request, team_id):
         Team, pk=team_id, organisation_id=request.user.organisation_id, members=request.user
     )
     runs = visible_runs(request.user).open().filter(assigned_team=team)
-    runs = runs.select_related(*ROW_RELATED).order_by(*SOONEST_DUE)
-    page = Paginator(runs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = paginate(request, runs.order_by(*SOONEST_DUE))
     context = {"team": team, "page": page}
     template = "runs/team_queue.html#work-table" if wants_partial(request) else "runs/team_queue.html"
     return render(request, template, context)
@@ -153,8 +186,7 @@ def team_queue(request, team_id):
 @vary_on_headers("HX-Request")
 def unassigned_pool(request):
     runs = visible_runs(request.user).open().unassigned()
-    runs = runs.select_related("part", "procedure_version", "part_inventory").order_by(*SOONEST_DUE)
-    page = Paginator(runs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = paginate(request, runs.order_by(*SOONEST_DUE), ("part", "procedure_version", "part_inventory"))
     template = "runs/pool.html#pool-table" if wants_partial(request) else "runs/pool.html"
     return render(request, template, {"page": page})
 
@@ -258,8 +290,7 @@ def schedule(request):
         )
         day += datetime.timedelta(days=1)
 
-    unscheduled = runs.filter(due_date__isnull=True).select_related(*ROW_RELATED).order_by("-number")
-    unscheduled_page = Paginator(unscheduled, PAGE_SIZE).get_page(request.GET.get("page"))
+    unscheduled_page = paginate(request, runs.filter(due_date__isnull=True).order_by("-number"))
     return render(
         request,
         "runs/schedule.html",

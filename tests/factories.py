@@ -222,3 +222,27 @@ class RunDraftFactory(factory.django.DjangoModelFactory):
     owner = factory.SubFactory(PlannerFactory)
     organisation = factory.SelfAttribute("owner.organisation")
     data = factory.LazyFunction(dict)
+
+
+def ensure_demo_groups():
+    """Recreate the demo groups after a transactional test's flush emptied them.
+
+    The groups come from a data migration; the flush that ends every transactional
+    (live server, threaded) test truncates them, and pytest-django runs those tests last,
+    one after another.
+    """
+    from importlib import import_module
+
+    from django.apps import apps
+    from django.contrib.auth.management import create_permissions
+    from django.contrib.auth.models import Permission
+
+    for app_config in apps.get_app_configs():
+        create_permissions(app_config, verbosity=0)
+    for name, codenames in import_module("runs.migrations.0002_groups").GROUPS.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        for dotted in codenames:
+            app_label, codename = dotted.split(".")
+            group.permissions.add(
+                Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            )

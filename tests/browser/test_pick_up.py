@@ -12,16 +12,21 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 @pytest.mark.browser
 def test_an_operator_picks_up_a_run_and_sees_it_in_my_work(live_server, page, org):
+    factories.ensure_demo_groups()
     operator = factories.OperatorFactory(organisation=org, username="olga", first_name="Olga")
     factories.TeamFactory(organisation=org, name="Cell 7", members=[operator])
     run = factories.RunFactory(organisation=org, name="Run 41: BRKT-ASSY-001 · SN-00041")
     factories.RunFactory(organisation=org, name="Run 42: BRKT-ASSY-001 · SN-00042")
     ARTIFACTS.mkdir(exist_ok=True)
+    # A busy CI machine serves the live server slowly; wait for pages longer than the default.
+    expect.set_options(timeout=20_000)
+    page.set_default_timeout(20_000)
 
     page.goto(f"{live_server.url}/accounts/login/")
     page.get_by_label("Username").fill("olga")
     page.get_by_label("Password").fill(factories.PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Welcome, Olga", exact=False)).to_be_visible()
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Unassigned").click()
     expect(page.get_by_role("heading", name="Unassigned pool")).to_be_visible()
 

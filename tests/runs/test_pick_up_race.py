@@ -13,6 +13,7 @@ from tests import factories
 
 @pytest.mark.django_db(transaction=True)
 def test_exactly_one_of_two_simultaneous_pick_ups_wins(org):
+    factories.ensure_demo_groups()
     run = factories.RunFactory(organisation=org)
     operators = [factories.OperatorFactory(organisation=org) for _ in range(2)]
     url = reverse("runs:pick-up", args=[run.number])
