@@ -238,9 +238,9 @@ class FieldSpec(models.Model):
     def validation_summary(self) -> str:
         rules = []
         if self.min_value is not None:
-            rules.append(f"≥ {self.min_value.normalize()}")
+            rules.append(f"≥ {self.min_value.normalize():f}")
         if self.max_value is not None:
-            rules.append(f"≤ {self.max_value.normalize()}")
+            rules.append(f"≤ {self.max_value.normalize():f}")
         if self.max_length:
             rules.append(f"max {self.max_length} chars")
         if self.pattern:

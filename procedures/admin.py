@@ -1,0 +1,164 @@
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Q
+
+from ion_runs.accounts.admin import OrganisationScopedAdmin, ScopedInline
+from procedures.models import Procedure, ProcedureStep, ProcedureVersion, StepField
+
+
+class DraftOnlyInline(ScopedInline):
+    """Steps and fields are edited on drafts only; released versions are read-only."""
+
+    def draft(self, obj) -> bool:
+        version = getattr(obj, "version", obj)
+        return version is None or version.is_editable
+
+    def has_add_permission(self, request, obj=None):
+        return self.draft(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self.draft(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self.draft(obj) and super().has_delete_permission(request, obj)
+
+
+class ProcedureStepInline(DraftOnlyInline, admin.TabularInline):
+    model = ProcedureStep
+    fields = ["position", "title", "approved", "field_count"]
+    readonly_fields = ["field_count"]
+    ordering = ["position"]
+    show_change_link = True
+    extra = 0
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(field_total=Count("fields"))
+
+    @admin.display(description="fields")
+    def field_count(self, step) -> int:
+        return getattr(step, "field_total", 0)
+
+
+class VersionForm(forms.ModelForm):
+    class Meta:
+        model = ProcedureVersion
+        fields = ["organisation", "procedure", "title", "type", "export_controlled", "parts"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "procedure" in self.fields:
+            self.fields["procedure"].required = False
+            self.fields["procedure"].help_text = "Leave empty to start a new procedure."
+
+
+@admin.register(ProcedureVersion)
+class ProcedureVersionAdmin(OrganisationScopedAdmin):
+    form = VersionForm
+    list_display = ["title", "number", "type", "status", "export_controlled", "step_count", "unapproved"]
+    list_filter = ["status", "type", "export_controlled"]
+    search_fields = ["title", "parts__number"]
+    filter_horizontal = ["parts"]
+    inlines = [ProcedureStepInline]
+    actions = ["submit_for_review", "release", "new_revision"]
+    readonly_fields = ["number", "status", "released_at"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                step_total=Count("steps"), unapproved_total=Count("steps", filter=Q(steps__approved=False))
+            )
+        )
+
+    def get_search_results(self, request, queryset, search_term):
+        queryset, _ = super().get_search_results(request, queryset, search_term)
+        return queryset.distinct(), False
+
+    @admin.display(description="steps", ordering="step_total")
+    def step_count(self, version) -> int:
+        return version.step_total
+
+    @admin.display(description="unapproved steps", ordering="unapproved_total")
+    def unapproved(self, version) -> int:
+        return version.unapproved_total
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and not obj.is_editable:
+            return ["procedure", "title", "type", "export_controlled", "parts", *self.readonly_fields]
+        if obj is not None:
+            return ["procedure", *self.readonly_fields]
+        return self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        if not change and obj.procedure_id is None:
+            organisation_id = obj.organisation_id or request.user.organisation_id
+            obj.procedure = Procedure.objects.create(organisation_id=organisation_id)
+        if not change:
+            latest = obj.procedure.versions.order_by("-number").values_list("number", flat=True).first()
+            obj.number = (latest or 0) + 1
+        super().save_model(request, obj, form, change)
+
+    def run_action(self, request, queryset, action, done: str):
+        for version in queryset:
+            try:
+                result = action(version)
+            except ValidationError as error:
+                self.message_user(request, f"{version}: {' '.join(error.messages)}", messages.ERROR)
+            else:
+                self.message_user(request, done.format(version=version, result=result), messages.SUCCESS)
+
+    @admin.action(description="Submit for review")
+    def submit_for_review(self, request, queryset):
+        self.run_action(request, queryset, ProcedureVersion.submit_for_review, "{version} is in review.")
+
+    @admin.action(description="Release")
+    def release(self, request, queryset):
+        self.run_action(request, queryset, ProcedureVersion.release, "{version} is released.")
+
+    @admin.action(description="New revision")
+    def new_revision(self, request, queryset):
+        self.run_action(request, queryset, ProcedureVersion.revise, "Draft {result} created.")
+
+
+class StepFieldInline(DraftOnlyInline, admin.TabularInline):
+    model = StepField
+    ordering = ["position"]
+    extra = 0
+    fields = [
+        "position",
+        "label",
+        "type",
+        "required",
+        "min_value",
+        "max_value",
+        "max_length",
+        "pattern",
+        "options",
+    ]
+
+
+@admin.register(ProcedureStep)
+class ProcedureStepAdmin(OrganisationScopedAdmin):
+    organisation_field = "version__organisation"
+    list_display = ["title", "version", "position", "approved"]
+    list_filter = ["approved", "version__status"]
+    list_select_related = ["version"]
+    search_fields = ["title", "version__title"]
+    inlines = [StepFieldInline]
+    fields = ["version", "position", "title", "instructions", "approved"]
+
+    def has_change_permission(self, request, obj=None):
+        editable = obj is None or obj.version.is_editable
+        return editable and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        editable = obj is None or obj.version.is_editable
+        return editable and super().has_delete_permission(request, obj)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "version":
+            field.queryset = field.queryset.filter(status="draft")
+        return field
