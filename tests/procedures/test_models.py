@@ -1,0 +1,100 @@
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError
+
+from procedures.models import ProcedureStep, ProcedureVersion, StepField, VersionStatus
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def test_revise_copies_the_newest_version_into_a_draft(org):
+    part = factories.PartFactory(organisation=org)
+    released = factories.ReleasedVersionFactory(procedure__organisation=org, parts=[part], steps=3)
+    draft = released.revise()
+    assert (draft.number, draft.status, draft.title) == (2, VersionStatus.DRAFT, released.title)
+    assert list(draft.parts.all()) == [part]
+    assert [s.title for s in draft.steps.all()] == ["Step 1", "Step 2", "Step 3"]
+    copied = StepField.objects.filter(step__version=draft).order_by("step__position", "position")
+    assert [(f.label, f.min_value, f.max_value) for f in copied][:2] == [
+        ("Torque (Nm)", 1, 20),
+        ("Inspector", None, None),
+    ]
+    assert released.steps.count() == 3  # the original is untouched
+
+
+def test_revise_refuses_a_second_draft(org):
+    released = factories.ReleasedVersionFactory(procedure__organisation=org)
+    released.revise()
+    with pytest.raises(ValidationError, match="already has a draft"):
+        released.revise()
+
+
+def test_at_most_one_draft_per_family_is_a_constraint(org):
+    draft = factories.ProcedureVersionFactory(procedure__organisation=org)
+    twin = ProcedureVersion(organisation=org, procedure=draft.procedure, number=2, title="Twin")
+    with pytest.raises(ValidationError, match="already has a draft"):
+        twin.full_clean()
+    with pytest.raises(IntegrityError):
+        twin.save()
+
+
+def test_release_supersedes_the_previous_release(org):
+    first = factories.ReleasedVersionFactory(procedure__organisation=org)
+    second = first.revise()
+    second.release()
+    first.refresh_from_db()
+    assert (first.status, second.status) == (VersionStatus.SUPERSEDED, VersionStatus.RELEASED)
+    assert second.released_at is not None
+
+
+def test_release_refuses_unapproved_steps(org):
+    draft = factories.ProcedureVersionFactory(procedure__organisation=org, steps=3)
+    draft.steps.filter(position=2).update(approved=False)
+    with pytest.raises(ValidationError, match="Procedure has unreleased steps: approve step 2"):
+        draft.release()
+    draft.refresh_from_db()
+    assert draft.status == VersionStatus.DRAFT and not draft.is_runnable
+
+
+def test_a_released_version_cannot_be_released_again(org):
+    released = factories.ReleasedVersionFactory(procedure__organisation=org)
+    with pytest.raises(ValidationError, match="cannot be released"):
+        released.release()
+
+
+def test_submit_for_review_moves_a_draft_along(org):
+    draft = factories.ProcedureVersionFactory(procedure__organisation=org)
+    draft.submit_for_review()
+    assert draft.status == VersionStatus.IN_REVIEW
+    draft.release()
+    assert draft.status == VersionStatus.RELEASED and draft.is_runnable
+
+
+def test_released_steps_and_fields_cannot_be_edited(org):
+    released = factories.ReleasedVersionFactory(procedure__organisation=org, steps=1)
+    step = released.steps.get()
+    step.title = "Changed"
+    with pytest.raises(ValidationError, match="only a draft's steps can be edited"):
+        step.save()
+    with pytest.raises(ValidationError):
+        ProcedureStep(version=released, position=9, title="New").save()
+    field = step.fields.first()
+    field.label = "Changed"
+    with pytest.raises(ValidationError, match="only a draft's steps can be edited"):
+        field.save()
+
+
+def test_a_select_field_needs_options(org):
+    draft = factories.ProcedureVersionFactory(procedure__organisation=org, steps=1)
+    field = StepField(step=draft.steps.get(), position=5, label="Result", type="select")
+    with pytest.raises(ValidationError, match="needs at least one option"):
+        field.full_clean()
+
+
+def test_runnable_lists_released_versions_with_every_step_approved(org):
+    good = factories.ReleasedVersionFactory(procedure__organisation=org)
+    bad = factories.ReleasedVersionFactory(procedure__organisation=org)
+    bad.steps.filter(position=1).update(approved=False)
+    factories.ProcedureVersionFactory(procedure__organisation=org)
+    assert list(ProcedureVersion.objects.runnable()) == [good]

@@ -1,0 +1,42 @@
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError
+
+from runs.models import Run, RunBatch
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_run_is_assigned_to_a_user_or_a_team_not_both(org, planner):
+    run = factories.RunFactory(organisation=org)
+    run.assigned_user = planner
+    run.assigned_team = factories.TeamFactory(organisation=org)
+    with pytest.raises(ValidationError, match="Assign the run to a user or to a team, not both"):
+        run.full_clean()
+    with pytest.raises(IntegrityError):
+        run.save()
+
+
+def test_run_numbers_are_unique_per_organisation(org, other_org):
+    factories.RunFactory(organisation=org, number=7)
+    factories.RunFactory(organisation=other_org, number=7)
+    with pytest.raises(IntegrityError):
+        factories.RunFactory(organisation=org, number=7)
+
+
+def test_batch_names_are_unique_per_organisation(org, other_org):
+    factories.RunBatchFactory(organisation=org, name="Week 48")
+    factories.RunBatchFactory(organisation=other_org, name="Week 48")
+    twin = RunBatch(organisation=org, name="Week 48")
+    with pytest.raises(ValidationError, match="A batch named “Week 48” already exists"):
+        twin.full_clean()
+    with pytest.raises(IntegrityError):
+        twin.save()
+
+
+def test_export_controlled_runs_are_hidden_from_uncleared_users(org, planner, uncleared_planner):
+    factories.RunFactory(organisation=org, export_controlled=True)
+    open_run = factories.RunFactory(organisation=org)
+    assert Run.objects.visible_to(planner).count() == 2
+    assert list(Run.objects.visible_to(uncleared_planner)) == [open_run]
