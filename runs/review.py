@@ -232,11 +232,17 @@ def render_rows(request, drafts, *, editor=None, undo=None) -> HttpResponse:
     )
     if undo is not None:
         html += render_to_string(f"{REVIEW_TEMPLATE}#undo-row", context, request)
-    count = RunDraft.objects.filter(owner=user, removed_at__isnull=True).count()
+    every_row = review_rows(user)
+    count = len(every_row["rows"])
     batched = bool(request.POST.get("review-batch") or request.GET.get("review-batch"))
     html += render_to_string(
         f"{REVIEW_TEMPLATE}#create-button",
         {"create_label": create_button_label(count, batched), "row_count": count, "oob": True},
+        request,
+    )
+    html += render_to_string(
+        f"{REVIEW_TEMPLATE}#batch-conflict",
+        {"batch_conflict": every_row["batch_conflict"], "oob": True},
         request,
     )
     return HttpResponse(html)
