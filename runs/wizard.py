@@ -164,7 +164,8 @@ class NewRunWizard(LoginRequiredMixin, PermissionRequiredMixin, NamedUrlSessionW
             {
                 "part": part,
                 "procedures": forms.runnable_procedures(self.request.user, part),
-                "selected_procedure": None,
+                # Opened from a procedure page: keep that procedure picked for the new part.
+                "selected_procedure": self.prefill.get("procedure"),
                 "wizard_id": self.kwargs["wizard_id"],
             },
         )
@@ -172,11 +173,13 @@ class NewRunWizard(LoginRequiredMixin, PermissionRequiredMixin, NamedUrlSessionW
     def picker_context(self, step) -> dict:
         query = self.request.GET.get("q", "").strip()
         if step == "part":
-            return {
-                "query": query,
-                "parts": forms.search_parts(self.request.user, query),
-                "selected_part": None,
-            }
+            parts = forms.search_parts(self.request.user, query)
+            if not query and self.prefill.get("procedure"):
+                # Opened from a procedure page: offer the parts it is linked to first.
+                parts = Part.objects.visible_to(self.request.user).filter(
+                    procedure_versions=self.prefill["procedure"]
+                )[: forms.PICKER_LIMIT]
+            return {"query": query, "parts": parts, "selected_part": None}
         part = self.chosen_part()
         return {
             "query": query,

@@ -369,3 +369,15 @@ def test_stale_drafts_can_be_purged(planner, part):
     RunDraft.objects.filter(pk=stale.pk).update(updated_at="2020-01-01T00:00:00Z")
     call_command("purge_run_drafts", days=30)
     assert list(RunDraft.objects.all()) == [fresh]
+
+
+def test_the_procedure_page_offers_its_parts_and_keeps_the_procedure(planner_client, org, version, part):
+    second = factories.PartFactory(organisation=org, number="BRKT-ASSY-002")
+    factories.PartFactory(organisation=org, number="UNRELATED-1")
+    version.parts.add(second)
+    wizard = WizardDriver(planner_client, f"?procedure={version.pk}")
+    wizard.post("source", {"source": "build"})
+    page = wizard.get("part")
+    assert {p.number for p in page.context["parts"]} == {"BRKT-ASSY-001", "BRKT-ASSY-002"}
+    choices = planner_client.get(wizard.url("part"), {"part": second.pk}, HTTP_HX_REQUEST="true")
+    assert f'value="{version.pk}" checked' in choices.content.decode()
