@@ -265,8 +265,9 @@ def test_runs_page_query_count_does_not_grow_with_the_page(
             else None,
         )
     # session, user, two permission queries, organisation (header), procedures, people, teams,
-    # batches (form), then a search's page ids with their total (one scan), and the page's rows
-    with django_assert_max_num_queries(11):
+    # batches (form), the search's matching units and parts, then the page ids with their
+    # total (one scan), and the page's rows
+    with django_assert_max_num_queries(13):
         planner_client.get(reverse("runs:list"), {"q": "Run", "sort": "due"})
     with django_assert_max_num_queries(8):
         planner_client.get(reverse("runs:list"), **HTMX)
