@@ -118,9 +118,21 @@ class ProcedureVersion(models.Model):
                 + " before releasing."
             )
         with transaction.atomic():
-            ProcedureVersion.objects.filter(
-                procedure_id=self.procedure_id, status=VersionStatus.RELEASED
-            ).exclude(pk=self.pk).update(status=VersionStatus.SUPERSEDED)
+            # Locking the family serialises two releases in it, so it never ends up
+            # with two released versions.
+            family = Procedure.objects.select_for_update().get(pk=self.procedure_id)
+            newer = family.versions.filter(
+                number__gt=self.number, status__in=[VersionStatus.RELEASED, VersionStatus.SUPERSEDED]
+            ).first()
+            if newer is not None:
+                # Otherwise an older version left in review would supersede a newer release.
+                raise ValidationError(
+                    f"Version {newer.number} of this procedure is already released; "
+                    f"version {self.number} can no longer be released."
+                )
+            family.versions.filter(status=VersionStatus.RELEASED).exclude(pk=self.pk).update(
+                status=VersionStatus.SUPERSEDED
+            )
             self.status = VersionStatus.RELEASED
             self.released_at = timezone.now()
             self.save(update_fields=["status", "released_at"])

@@ -1,6 +1,6 @@
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 
 from procedures.models import ProcedureStep, ProcedureVersion, StepField, VersionStatus
 from tests import factories
@@ -98,3 +98,40 @@ def test_runnable_lists_released_versions_with_every_step_approved(org):
     bad.steps.filter(position=1).update(approved=False)
     factories.ProcedureVersionFactory(procedure__organisation=org)
     assert list(ProcedureVersion.objects.runnable()) == [good]
+
+
+def test_an_older_version_cannot_be_released_over_a_newer_one(org):
+    first = factories.ReleasedVersionFactory(procedure__organisation=org)
+    second = first.revise()
+    second.submit_for_review()
+    third = second.revise()  # the newest version, copied while the second was in review
+    third.release()
+    with pytest.raises(ValidationError, match="Version 3 of this procedure is already released"):
+        second.release()
+    statuses = dict(first.procedure.versions.values_list("number", "status"))
+    assert statuses == {1: VersionStatus.SUPERSEDED, 2: VersionStatus.IN_REVIEW, 3: VersionStatus.RELEASED}
+
+
+def test_version_numbers_are_unique_per_family(org):
+    released = factories.ReleasedVersionFactory(procedure__organisation=org)
+    twin = ProcedureVersion(
+        organisation=org, procedure=released.procedure, number=1, title="Twin", status="in_review"
+    )
+    with pytest.raises(ValidationError, match="with this Procedure and Version already exists"):
+        twin.full_clean()
+    with pytest.raises(IntegrityError):
+        twin.save()
+
+
+def test_step_and_field_positions_are_unique(org):
+    draft = factories.ProcedureVersionFactory(procedure__organisation=org, steps=1)
+    twin_step = ProcedureStep(version=draft, position=1, title="Twin")
+    with pytest.raises(ValidationError, match="with this Version and Position already exists"):
+        twin_step.full_clean()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        twin_step.save()
+    twin_field = StepField(step=draft.steps.get(), position=1, label="Twin")
+    with pytest.raises(ValidationError, match="with this Step and Position already exists"):
+        twin_field.full_clean()
+    with pytest.raises(IntegrityError):
+        twin_field.save()
