@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
 
 from ion_runs.accounts.admin import OrganisationScopedAdmin, ScopedInline
 from procedures.models import Procedure, ProcedureStep, ProcedureVersion, StepField
@@ -51,6 +51,24 @@ class VersionForm(forms.ModelForm):
             self.fields["procedure"].required = False
             self.fields["procedure"].help_text = "Leave empty to start a new procedure."
 
+    def clean(self):
+        cleaned = super().clean()
+        # Organisation admins have it set for them; a superuser picks it, so check it agrees.
+        organisation = cleaned.get("organisation") or self.instance.organisation
+        if organisation is None:
+            return cleaned
+        procedure = cleaned.get("procedure")
+        if procedure is not None and procedure.organisation_id != organisation.pk:
+            self.add_error(
+                "procedure", f"This procedure belongs to an organisation other than {organisation}."
+            )
+        foreign = [p for p in cleaned.get("parts") or [] if p.organisation_id != organisation.pk]
+        if foreign:
+            self.add_error(
+                "parts", "Parts of another organisation: " + ", ".join(str(p) for p in foreign) + "."
+            )
+        return cleaned
+
 
 @admin.register(ProcedureVersion)
 class ProcedureVersionAdmin(OrganisationScopedAdmin):
@@ -58,7 +76,8 @@ class ProcedureVersionAdmin(OrganisationScopedAdmin):
     list_display = ["title", "number", "type", "status", "export_controlled", "step_count", "unapproved"]
     list_filter = ["status", "type", "export_controlled"]
     search_fields = ["title", "parts__number"]
-    filter_horizontal = ["parts"]
+    # A search box rather than a list: organisations have tens of thousands of parts.
+    autocomplete_fields = ["parts"]
     inlines = [ProcedureStepInline]
     actions = ["submit_for_review", "release", "new_revision"]
     readonly_fields = ["number", "status", "released_at"]
@@ -85,11 +104,29 @@ class ProcedureVersionAdmin(OrganisationScopedAdmin):
         return version.unapproved_total
 
     def get_readonly_fields(self, request, obj=None):
+        readonly = super().get_readonly_fields(request, obj)
         if obj is not None and not obj.is_editable:
-            return ["procedure", "title", "type", "export_controlled", "parts", *self.readonly_fields]
-        if obj is not None:
-            return ["procedure", *self.readonly_fields]
-        return self.readonly_fields
+            readonly = ["procedure", "title", "type", "export_controlled", "parts", *readonly]
+        elif obj is not None:
+            readonly = ["procedure", *readonly]
+        return list(dict.fromkeys(readonly))
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "procedure":
+            # A family is named by its newest version; one query for the whole list.
+            newest = ProcedureVersion.objects.filter(procedure=OuterRef("pk")).order_by("-number")
+            field.queryset = field.queryset.annotate(newest_title=Subquery(newest.values("title")[:1]))
+            field.label_from_instance = lambda family: family.newest_title or f"Procedure {family.pk}"
+        return field
+
+    def save_related(self, request, form, formsets, change):
+        # Parts the admin may not see are not in the form; saving it must not unlink them.
+        hidden = []
+        if change and self.hides_export_controlled(request):
+            hidden = list(form.instance.parts.filter(export_controlled=True))
+        super().save_related(request, form, formsets, change)
+        form.instance.parts.add(*hidden)
 
     def save_model(self, request, obj, form, change):
         if not change and obj.procedure_id is None:
@@ -142,6 +179,7 @@ class StepFieldInline(DraftOnlyInline, admin.TabularInline):
 @admin.register(ProcedureStep)
 class ProcedureStepAdmin(OrganisationScopedAdmin):
     organisation_field = "version__organisation"
+    export_field = "version__export_controlled"
     list_display = ["title", "version", "position", "approved"]
     list_filter = ["approved", "version__status"]
     list_select_related = ["version"]

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Count
 
 from ion_runs.accounts.models import Organisation, Team, User
@@ -10,18 +11,32 @@ class OrganisationScopedAdmin(admin.ModelAdmin):
 
     The organisation is set from the admin on save, and every related choice (parts,
     teams, users, versions) is limited to that organisation, so a foreign id can
-    never be picked.
+    never be picked. An admin who is not export cleared does not see export-controlled
+    objects either (SPEC §6), and cannot set the flag.
     """
 
     organisation_field = "organisation"
+    # The lookup saying whether a row is export-controlled, when that lives on a related
+    # object (e.g. "part__export_controlled"); by default the model's own flag, if it has one.
+    export_field: str | None = None
 
     def scoped(self, request) -> bool:
         return not request.user.is_superuser
+
+    def export_lookup(self) -> str | None:
+        if self.export_field:
+            return self.export_field
+        return "export_controlled" if has_field(self.model, "export_controlled") else None
+
+    def hides_export_controlled(self, request) -> bool:
+        return self.scoped(request) and not request.user.export_cleared and self.export_lookup() is not None
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
         if self.scoped(request):
             queryset = queryset.filter(**{self.organisation_field: request.user.organisation_id})
+        if self.hides_export_controlled(request):
+            queryset = queryset.filter(**{self.export_lookup(): False})
         return queryset
 
     def get_exclude(self, request, obj=None):
@@ -29,6 +44,32 @@ class OrganisationScopedAdmin(admin.ModelAdmin):
         if self.scoped(request) and self.organisation_field == "organisation":
             exclude.append("organisation")
         return exclude
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if self.hides_export_controlled(request) and has_field(self.model, "export_controlled"):
+            readonly.append("export_controlled")
+        return readonly
+
+    def get_list_display(self, request):
+        # Superusers look across organisations, so they need to tell them apart.
+        columns = list(super().get_list_display(request))
+        scoped = self.scoped(request) or self.organisation_field != "organisation"
+        if not scoped and "organisation" not in columns:
+            columns.append("organisation")
+        return columns
+
+    def get_list_filter(self, request):
+        filters = list(super().get_list_filter(request))
+        if not self.scoped(request) and self.organisation_field == "organisation":
+            filters.append("organisation")
+        return filters
+
+    def get_list_select_related(self, request):
+        related = super().get_list_select_related(request)
+        if self.scoped(request) or self.organisation_field != "organisation" or related is True:
+            return related
+        return [*(related or []), "organisation"]
 
     def get_form(self, request, obj=None, **kwargs):
         form = super().get_form(request, obj, **kwargs)
@@ -53,15 +94,25 @@ class OrganisationScopedAdmin(admin.ModelAdmin):
         return scope_choices(field, request)
 
 
+def has_field(model, name: str) -> bool:
+    try:
+        model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return False
+    return True
+
+
 def scope_choices(field, request):
-    """Limit a related field's choices to the admin's organisation."""
+    """Limit a related field's choices to the admin's organisation (and clearance)."""
     if field is None or request.user.is_superuser:
         return field
     model = field.queryset.model
     if model is Organisation:
         field.queryset = field.queryset.filter(pk=request.user.organisation_id)
-    elif any(f.name == "organisation" for f in model._meta.fields):
+    elif has_field(model, "organisation"):
         field.queryset = field.queryset.filter(organisation_id=request.user.organisation_id)
+    if not request.user.export_cleared and has_field(model, "export_controlled"):
+        field.queryset = field.queryset.filter(export_controlled=False)
     return field
 
 
@@ -103,7 +154,14 @@ class TeamMembershipInline(ScopedInline, admin.TabularInline):
 @admin.register(User)
 class UserAdmin(OrganisationScopedAdmin, DjangoUserAdmin):
     list_display = ["username", "get_full_name", "organisation", "export_cleared", "is_staff", "is_active"]
-    list_filter = ["export_cleared", "is_staff", "is_active", "groups", "teams"]
+    # Only the teams of the listed users, so an organisation admin never sees another's teams.
+    list_filter = [
+        "export_cleared",
+        "is_staff",
+        "is_active",
+        "groups",
+        ("teams", admin.RelatedOnlyFieldListFilter),
+    ]
     list_select_related = ["organisation"]
     search_fields = ["username", "first_name", "last_name", "email"]
     inlines = [TeamMembershipInline]
@@ -126,6 +184,13 @@ class UserAdmin(OrganisationScopedAdmin, DjangoUserAdmin):
             (name, {**options, "fields": [f for f in options["fields"] if f not in hidden]})
             for name, options in fieldsets
         ]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if self.scoped(request):
+            # Otherwise an organisation admin could set a superuser's password and become one.
+            queryset = queryset.filter(is_superuser=False)
+        return queryset
 
     def get_exclude(self, request, obj=None):
         # Fieldsets already leave the organisation out for organisation admins.
