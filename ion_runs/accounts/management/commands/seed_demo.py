@@ -114,12 +114,20 @@ class Command(BaseCommand):
         for username, _first, _last, group, staff, cleared, password in PEOPLE:
             extra = ", staff" if staff else ""
             extra += ", export cleared" if cleared else ""
-            self.stdout.write(f"  {username:<9} / {password:<20} {group}{extra}")
+            if username in self.kept_passwords:
+                password = "(existing user, password unchanged)"
+            self.stdout.write(f"  {username:<9} / {password:<36} {group}{extra}")
+        self.stdout.write(
+            "\nRun `manage.py runserver` and open http://localhost:8000/ to plan runs; "
+            "the admin (log in as admin) is at http://localhost:8000/admin/."
+        )
 
     def people(self, org) -> dict[str, User]:
         people = {}
+        # A user of that name who was there before the demo keeps their password.
+        self.kept_passwords = set()
         for username, first, last, group, staff, cleared, password in PEOPLE:
-            user, _ = User.objects.get_or_create(
+            user, created = User.objects.get_or_create(
                 username=username,
                 defaults={
                     "first_name": first,
@@ -130,8 +138,11 @@ class Command(BaseCommand):
                     "email": f"{username}@acme-rockets.example",
                 },
             )
-            user.set_password(password)
-            user.save()
+            if created:
+                user.set_password(password)
+                user.save(update_fields=["password"])
+            elif not user.check_password(password):
+                self.kept_passwords.add(username)
             user.groups.add(Group.objects.get(name=group))
             people[username] = user
         for name, members in TEAMS.items():
@@ -196,6 +207,10 @@ class Command(BaseCommand):
                 version.release()
             elif final == "in_review":
                 version.submit_for_review()
+            else:
+                # A draft waiting on approval: the admin's Release says which step.
+                step.approved = False
+                step.save()
 
     def steps(self, version, count) -> None:
         steps = ProcedureStep.objects.bulk_create(
