@@ -2,7 +2,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 
-from runs.models import Run, RunBatch
+from runs.models import Run, RunAttributeDefinition, RunBatch
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -19,10 +19,36 @@ def test_a_run_is_assigned_to_a_user_or_a_team_not_both(org, planner):
 
 
 def test_run_numbers_are_unique_per_organisation(org, other_org):
-    factories.RunFactory(organisation=org, number=7)
+    first = factories.RunFactory(organisation=org, number=7)
     factories.RunFactory(organisation=other_org, number=7)
+    twin = Run(
+        organisation=org,
+        number=7,
+        name="Twin",
+        part=first.part,
+        part_inventory=first.part_inventory,
+        tracking_type=first.tracking_type,
+    )
+    with pytest.raises(ValidationError, match="Run with this Organisation and Number already exists"):
+        twin.full_clean()
     with pytest.raises(IntegrityError):
         factories.RunFactory(organisation=org, number=7)
+
+
+def test_attribute_keys_are_unique_per_organisation(org, other_org):
+    factories.RunAttributeDefinitionFactory(organisation=org, key="customer_po")
+    factories.RunAttributeDefinitionFactory(organisation=other_org, key="customer_po")
+    twin = RunAttributeDefinition(organisation=org, key="customer_po", label="PO")
+    with pytest.raises(ValidationError, match="An attribute with key “customer_po” already exists"):
+        twin.full_clean()
+    with pytest.raises(IntegrityError):
+        twin.save()
+
+
+def test_a_select_attribute_needs_options(org):
+    select = RunAttributeDefinition(organisation=org, key="priority", label="Priority", type="select")
+    with pytest.raises(ValidationError, match="A select attribute needs at least one option"):
+        select.full_clean()
 
 
 def test_batch_names_are_unique_per_organisation(org, other_org):
