@@ -221,7 +221,7 @@ def _batch_problems(user: User, batch_name: str, versions: dict) -> list[str]:
     return problems
 
 
-def _allocate(organisation, parts_by_row: list[Part], kind: str) -> list[str]:
+def _allocate(organisation, parts_by_row: list[Part], kind: str, typed: set[str] = frozenset()) -> list[str]:
     """Serials or lots for these rows from their parts' patterns, never handed out twice."""
     groups: dict[tuple[str, str], list[int]] = defaultdict(list)
     for row, part in enumerate(parts_by_row):
@@ -230,7 +230,8 @@ def _allocate(organisation, parts_by_row: list[Part], kind: str) -> list[str]:
         groups[(key, own or getattr(organisation, f"{kind}_pattern"))].append(row)
     today = timezone.localdate()
     values = [""] * len(parts_by_row)
-    for (key, pattern), rows in groups.items():
+    # Counters are always taken in the same order, so two creators cannot deadlock.
+    for (key, pattern), rows in sorted(groups.items()):
         pending = rows
         while pending:
             seqs = Counter.take(organisation, key, len(pending))
@@ -247,6 +248,7 @@ def _allocate(organisation, parts_by_row: list[Part], kind: str) -> list[str]:
                     organisation=organisation, serial_number__in=[values[r] for r in pending]
                 ).values_list("serial_number", flat=True)
             )
+            clashes |= typed
             pending = [r for r in pending if values[r] in clashes]
     return values
 
@@ -302,7 +304,16 @@ def _write(user, organisation, plan, requests, versions, batch_name, token) -> l
         i for i, r in enumerate(requests) if build[i] and tracking[i] == TrackingType.LOT and not r.lot_number
     ]
     serials = dict(
-        zip(auto_serial, _allocate(organisation, [parts[i] for i in auto_serial], "serial"), strict=True)
+        zip(
+            auto_serial,
+            _allocate(
+                organisation,
+                [parts[i] for i in auto_serial],
+                "serial",
+                {r.serial_number for r in requests if r.serial_number},
+            ),
+            strict=True,
+        )
     )
     lots = dict(zip(auto_lot, _allocate(organisation, [parts[i] for i in auto_lot], "lot"), strict=True))
     numbers = Counter.take(organisation, "run", len(requests))

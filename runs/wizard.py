@@ -101,7 +101,9 @@ class NewRunWizard(LoginRequiredMixin, PermissionRequiredMixin, NamedUrlSessionW
         saved = [names.index(s) for s in self.storage.data.get("step_data", {})]
         furthest = max([*saved, names.index(self.steps.current) - 1], default=-1) + 1
         reached = set(names[: furthest + 1])
-        if RunDraft.objects.filter(owner=self.request.user, removed_at__isnull=True).exists():
+        # Review holds the saved rows, whatever the steps hold.
+        reached.discard("review")
+        if RunDraft.objects.filter(owner=self.request.user).exists():  # removed ones offer Undo
             reached.add("review")
         return reached
 
@@ -214,7 +216,7 @@ class NewRunWizard(LoginRequiredMixin, PermissionRequiredMixin, NamedUrlSessionW
             context["selected_unit"] = (
                 unit_id
                 and PartInventory.objects.filter(
-                    pk=unit_id, organisation_id=self.request.user.organisation_id
+                    pk=unit_id, organisation_id=self.request.user.organisation_id, part=context["part"]
                 ).first()
             )
         elif step == "details":
