@@ -43,7 +43,7 @@ class PartAdmin(OrganisationScopedAdmin):
 
 @admin.register(PartInventory)
 class PartInventoryAdmin(OrganisationScopedAdmin):
-    export_field = "part__export_controlled"
+    visible_through = "part"
     list_display = ["part", "serial_number", "lot_number", "quantity", "status", "location"]
     list_filter = ["status", "part__tracking_type"]
     list_select_related = ["part"]

@@ -1,9 +1,11 @@
 """One settings module, configured from the environment with safe local defaults."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -31,6 +33,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "formtools",
+    "axes",
     "ion_runs.accounts",
     "inventory",
     "procedures",
@@ -39,14 +42,18 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "ion_runs.middleware.StripNulCharactersMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "ion_runs.urls"
@@ -76,6 +83,11 @@ DATABASES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    # First, so a locked-out username or address is refused before its password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -105,6 +117,70 @@ STORAGES = {
     },
 }
 
-if not DEBUG:
-    SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
-    CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
+# HTTPS. Production is served over HTTPS, usually by a proxy in front of gunicorn that names the
+# original scheme in a header (SECURE_PROXY_SSL_HEADER=X-Forwarded-Proto). On a plain-HTTP factory
+# network SECURE_COOKIES=false turns all of it off: browsers drop Secure cookies on http:// pages
+# (except on localhost), so every form post would fail the CSRF check.
+HTTPS_ONLY = not DEBUG and env_bool("SECURE_COOKIES", True)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS_ONLY
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", HTTPS_ONLY)
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if HTTPS_ONLY else 0))
+# Both only ask browsers for more: includeSubDomains covers hosts under this app's own host name,
+# and preload matters only if someone submits the domain to the browsers' preload list.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", HTTPS_ONLY)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", HTTPS_ONLY)
+BEHIND_PROXY = bool(os.environ.get("SECURE_PROXY_SSL_HEADER"))
+if BEHIND_PROXY:
+    # Accepts the header as the proxy spells it (X-Forwarded-Proto) or as Django does (HTTP_X_...).
+    _proxy_header = os.environ["SECURE_PROXY_SSL_HEADER"].upper().replace("-", "_")
+    SECURE_PROXY_SSL_HEADER = (
+        _proxy_header if _proxy_header.startswith("HTTP_") else f"HTTP_{_proxy_header}",
+        "https",
+    )
+
+# No inline scripts or styles anywhere, so an injected <script> or style attribute does nothing.
+# htmx is told not to add its own <style> (see the htmx-config meta tag in base.html).
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+
+
+def client_ip(request) -> str:
+    """The address failed logins are counted against (django-axes).
+
+    Behind the proxy, REMOTE_ADDR is the proxy itself: counting it would lock everyone out at once.
+    The proxy appends the address it saw to X-Forwarded-For; earlier entries come from the client
+    and could be forged, so only the last one is trusted.
+    """
+    if BEHIND_PROXY and (forwarded := request.META.get("HTTP_X_FORWARDED_FOR")):
+        return forwarded.split(",")[-1].strip()
+    return request.META.get("REMOTE_ADDR", "")
+
+
+# Failed logins: five per username and five per address, then fifteen minutes' wait.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+# Tries during a lockout are refused without being counted, so the lockout ends on time even for
+# someone who keeps trying (the locked-out page still offers the form).
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = client_ip
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+
+# Unhandled errors go to stderr (gunicorn's log) in production too; Django's default prints them
+# only with DEBUG on, and mails them to ADMINS, which a factory network rarely has.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"require_debug_false": {"()": "django.utils.log.RequireDebugFalse"}},
+    "handlers": {
+        "stderr": {"class": "logging.StreamHandler", "level": "ERROR", "filters": ["require_debug_false"]},
+    },
+    "loggers": {"django.request": {"handlers": ["stderr"]}},
+}

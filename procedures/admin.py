@@ -81,6 +81,9 @@ class ProcedureVersionAdmin(OrganisationScopedAdmin):
     inlines = [ProcedureStepInline]
     actions = ["submit_for_review", "release", "new_revision"]
     readonly_fields = ["number", "status", "released_at"]
+    # Spelled out because the step counts' GROUP BY drops the model's ordering, and the
+    # search box (autocomplete) pages through these rows.
+    ordering = ["procedure_id", "-number"]
 
     def get_queryset(self, request):
         return (
@@ -179,7 +182,7 @@ class StepFieldInline(DraftOnlyInline, admin.TabularInline):
 @admin.register(ProcedureStep)
 class ProcedureStepAdmin(OrganisationScopedAdmin):
     organisation_field = "version__organisation"
-    export_field = "version__export_controlled"
+    visible_through = "version"
     list_display = ["title", "version", "position", "approved"]
     list_filter = ["approved", "version__status"]
     list_select_related = ["version"]

@@ -1,6 +1,6 @@
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from inventory.models import Part, VisibleQuerySet
 from ion_runs.accounts.models import Organisation
@@ -25,11 +25,35 @@ class VersionStatus(models.TextChoices):
         return self == VersionStatus.DRAFT
 
 
+def has_export_controlled_version(family) -> Exists:
+    """Whether the family `family` (an OuterRef to a procedure) has an export-controlled version.
+
+    Export control belongs to the family as a whole (SPEC §6): its versions share a title,
+    steps and runs, and "New revision", "Release" and the revision lock of Review all move
+    from one version to the next. An uncleared user who saw one version of a controlled
+    family could add a version to it, release it over the controlled one, or read the
+    controlled one's title back from a copy, so a family is hidden whole when any of its
+    versions is controlled. One EXISTS per query, never a query per row.
+    """
+    return Exists(ProcedureVersion.objects.filter(procedure=family, export_controlled=True))
+
+
+class ProcedureQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The user's organisation's families; for the uncleared, none with a controlled version."""
+        families = self.filter(organisation_id=user.organisation_id)
+        if not user.export_cleared:
+            families = families.exclude(has_export_controlled_version(OuterRef("pk")))
+        return families
+
+
 class Procedure(models.Model):
     """A family of versions; runs always bind to one version of it."""
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="procedures")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ProcedureQuerySet.as_manager()
 
     class Meta:
         ordering = ["pk"]
@@ -40,6 +64,13 @@ class Procedure(models.Model):
 
 
 class ProcedureVersionQuerySet(VisibleQuerySet):
+    def visible_to(self, user):
+        """Versions of the families `user` may see (see has_export_controlled_version)."""
+        versions = self.filter(organisation_id=user.organisation_id)
+        if not user.export_cleared:
+            versions = versions.exclude(has_export_controlled_version(OuterRef("procedure")))
+        return versions
+
     def runnable(self):
         """Released, with every step approved."""
         return self.filter(status=VersionStatus.RELEASED).exclude(steps__approved=False)
@@ -76,15 +107,39 @@ class ProcedureVersion(models.Model):
     def __str__(self) -> str:
         return f"{self.title} v{self.number}"
 
+    def save(self, *args, **kwargs):
+        # A new version of a controlled family is controlled too, however it is made
+        # (admin, "New revision", a script); clean() says so to the admin first.
+        if self._state.adding and not self.export_controlled and self.controlled_sibling() is not None:
+            self.export_controlled = True
+        super().save(*args, **kwargs)
+
     def clean(self):
         if self.status == VersionStatus.DRAFT and self.procedure_id:
             drafts = ProcedureVersion.objects.filter(
                 procedure_id=self.procedure_id, status=VersionStatus.DRAFT
             ).exclude(pk=self.pk)
             if drafts.exists():
+                # At the family picker: the status is not a field of the admin's form.
                 raise ValidationError(
-                    {"status": "This procedure already has a draft; edit that one instead."}
+                    {"procedure": "This procedure already has a draft; edit that one instead."}
                 )
+        # Drafts only: the rest are read-only in the admin, where the field is then not in the form.
+        sibling = None if self.export_controlled or not self.is_editable else self.controlled_sibling()
+        if sibling is not None:
+            raise ValidationError(
+                {
+                    "export_controlled": f"Version {sibling} of this procedure is export controlled, "
+                    "so every version of it is."
+                }
+            )
+
+    def controlled_sibling(self) -> int | None:
+        """The number of another export-controlled version of this family, if there is one."""
+        if self.procedure_id is None:
+            return None
+        siblings = ProcedureVersion.objects.filter(procedure_id=self.procedure_id, export_controlled=True)
+        return siblings.exclude(pk=self.pk).values_list("number", flat=True).first()
 
     @property
     def is_editable(self) -> bool:
@@ -121,6 +176,10 @@ class ProcedureVersion(models.Model):
             # Locking the family serialises two releases in it, so it never ends up
             # with two released versions.
             family = Procedure.objects.select_for_update().get(pk=self.procedure_id)
+            # Run creators hold the family's versions FOR KEY SHARE from their check of the
+            # released version to the copy of its steps (runs/services.py), which a plain
+            # UPDATE does not wait for: wait for them, and make later creators wait for us.
+            list(family.versions.select_for_update())
             newer = family.versions.filter(
                 number__gt=self.number, status__in=[VersionStatus.RELEASED, VersionStatus.SUPERSEDED]
             ).first()

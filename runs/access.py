@@ -3,7 +3,7 @@
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
 
-from runs.models import Run
+from runs.models import Run, RunBatch
 
 
 def visible_runs(user):
@@ -40,3 +40,17 @@ def assigned_to_me_or_my_teams(user, team_ids: list[int]):
     de-duplicating: at 100,000 runs that join is the difference between ~2 ms and ~100 ms.
     """
     return visible_runs(user).filter(Q(assigned_user=user) | Q(assigned_team_id__in=team_ids))
+
+
+def hide_hidden_batches(user, runs) -> None:
+    """Blank the batch of runs whose batch the user may not see (one holding an export-controlled run).
+
+    The run itself stays visible; its batch's name would describe the hidden runs with it.
+    """
+    if user.export_cleared:
+        return
+    batch_ids = {run.batch_id for run in runs if run.batch_id}
+    visible = set(RunBatch.objects.visible_to(user).filter(pk__in=batch_ids).values_list("pk", flat=True))
+    for run in runs:
+        if run.batch_id not in visible:
+            run.batch = None

@@ -1,6 +1,12 @@
+from django import forms
 from django.contrib import admin
+from django.db.models import BigIntegerField, Exists, OuterRef, Q
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
 
+from inventory.models import Part
 from ion_runs.accounts.admin import OrganisationScopedAdmin
+from procedures.models import ProcedureVersion
 from runs.models import Run, RunAttributeDefinition, RunBatch, RunDraft, RunStep
 
 
@@ -16,9 +22,21 @@ class RunStepInline(admin.TabularInline):
         return False
 
 
+class RunAdminForm(forms.ModelForm):
+    def clean(self):
+        cleaned = super().clean()
+        user = cleaned.get("assigned_user")
+        if self.instance.export_controlled and user is not None and not user.export_cleared:
+            # SPEC §9: the same rule as the wizard's Details and the run page's Reassign.
+            self.add_error("assigned_user", f"{user} is not export cleared; this run is export controlled.")
+        return cleaned
+
+
 @admin.register(Run)
 class RunAdmin(OrganisationScopedAdmin):
     """Read-mostly: runs are made by the wizard or the API through create_runs()."""
+
+    form = RunAdminForm
 
     list_display = [
         "number",
@@ -28,7 +46,7 @@ class RunAdmin(OrganisationScopedAdmin):
         "status",
         "assignee",
         "due_date",
-        "batch",
+        "batch_name",
         "export_controlled",
     ]
     list_filter = ["status", "source", "export_controlled", "tracking_type"]
@@ -55,7 +73,7 @@ class RunAdmin(OrganisationScopedAdmin):
         "export_controlled",
         "assigned_user",
         "assigned_team",
-        "batch",
+        "batch_name",
         "attributes",
         "created_by",
         "created_at",
@@ -71,15 +89,34 @@ class RunAdmin(OrganisationScopedAdmin):
         "attributes",
         "created_by",
         "created_at",
-        "batch",
+        "batch_name",
     ]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if self.hides_export_controlled(request):
+            # A visible run may share its batch with export-controlled ones, which hides the batch.
+            visible = RunBatch.objects.visible_to(request.user).filter(pk=OuterRef("batch"))
+            queryset = queryset.annotate(batch_visible=Exists(visible))
+        return queryset
 
     def has_add_permission(self, request):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        # Asked for each run that deleting a part, unit or version would touch: Django then
+        # names a run the admin may not see by its kind only ("run"), never by its name.
+        if obj is not None and self.scoped(request) and not request.user.can_see(obj):
+            return False
+        return super().has_delete_permission(request, obj)
+
     @admin.display(description="assigned to")
     def assignee(self, run):
         return run.assignee or "—"
+
+    @admin.display(description="batch")
+    def batch_name(self, run):
+        return run.batch if run.batch_id and getattr(run, "batch_visible", True) else "—"
 
 
 @admin.register(RunBatch)
@@ -106,6 +143,22 @@ class RunDraftAdmin(OrganisationScopedAdmin):
     list_select_related = ["owner"]
     search_fields = ["owner__username"]
     readonly_fields = ["owner", "position", "data", "created_at", "updated_at", "removed_at"]
+
+    def visible(self, queryset, user):
+        # A row is as secret as the run it would make: flagged, or with a part or procedure
+        # the admin may not see. Its data holds their ids, which SQL compares as numbers.
+        return (
+            queryset.alias(
+                part_ref=Cast(KT("data__part"), BigIntegerField()),
+                procedure_ref=Cast(KT("data__procedure"), BigIntegerField()),
+            )
+            .exclude(data__contains={"export_controlled": True})
+            .filter(part_ref__in=Part.objects.visible_to(user).values("pk"))
+            .filter(
+                Q(procedure_ref__isnull=True)
+                | Q(procedure_ref__in=ProcedureVersion.objects.visible_to(user).values("pk"))
+            )
+        )
 
     def has_add_permission(self, request):
         return False

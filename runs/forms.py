@@ -3,12 +3,12 @@
 import uuid
 
 from django import forms
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 
 from inventory.models import Part, PartInventory, TrackingType
 from ion_runs.accounts.models import Team, User
 from procedures.models import ProcedureVersion
-from runs.models import AttributeType, RunAttributeDefinition, RunBatch, RunDraft, RunSource
+from runs.models import AttributeType, Run, RunAttributeDefinition, RunBatch, RunDraft, RunSource
 from runs.services import NOT_RUNNABLE_INVENTORY, UNRELEASED_PROCEDURE
 
 PICKER_LIMIT = 20
@@ -29,8 +29,16 @@ def runnable_procedures(user, part):
     return ProcedureVersion.objects.visible_to(user).runnable().filter(parts=part).order_by("title")
 
 
+def units_of(user, part):
+    """The part's units, each with `open_run`: the number of an open run on it the user may see."""
+    open_runs = Run.objects.visible_to(user).open().filter(part_inventory=OuterRef("pk")).order_by("number")
+    return PartInventory.objects.filter(organisation_id=user.organisation_id, part=part).annotate(
+        open_run=Subquery(open_runs.values("number")[:1])
+    )
+
+
 def search_inventory(user, part, query: str):
-    units = PartInventory.objects.filter(organisation_id=user.organisation_id, part=part)
+    units = units_of(user, part)
     if query:
         units = units.filter(
             Q(serial_number__icontains=query) | Q(lot_number__icontains=query) | Q(location__icontains=query)
@@ -131,8 +139,11 @@ class IdentifyForm(forms.Form):
                 self.add_error("quantity", "Enter how many units this run makes.")
             cleaned["serial_number"] = ""
         if tracking == TrackingType.LOT:
-            if not cleaned.get("lot_number") and not cleaned.get("lot_auto"):
+            lot = cleaned.get("lot_number")
+            if not lot and not cleaned.get("lot_auto"):
                 self.add_error("lot_number", "Type a lot number or check Auto-generated.")
+            elif lot and PartInventory.objects.filter(part=self.part, lot_number=lot).exists():
+                self.add_error("lot_number", f"Lot {lot} already exists for this part.")
         else:
             cleaned["lot_number"] = ""
         return cleaned
@@ -144,9 +155,9 @@ class IdentifyForm(forms.Form):
             .first()
         )
         if unit is not None:
-            self.add_error(
-                "serial_number", f"Serial number {serial} is already used by {unit.part.number} in inventory."
-            )
+            # Naming the part would reveal an export-controlled part to an uncleared planner.
+            by = f" by {unit.part.number}" if self.user.can_see(unit.part) else ""
+            self.add_error("serial_number", f"Serial number {serial} is already used{by} in inventory.")
             return
         rows = RunDraft.objects.filter(owner=self.user, data__serial_number=serial)
         if self.draft_id:
@@ -168,7 +179,8 @@ class DetailsForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.user = user
         self.export_forced = bool(
-            (part and part.export_controlled) or (procedure and procedure.export_controlled)
+            (part and part.export_controlled)
+            or (procedure and (procedure.export_controlled or procedure.controlled_sibling() is not None))
         )
         if not user.export_cleared:
             del self.fields["export_controlled"]
@@ -178,10 +190,25 @@ class DetailsForm(forms.Form):
             field.help_text = "Forced on: the part or procedure is export controlled."
         users = User.objects.filter(organisation_id=user.organisation_id, is_active=True)
         teams = Team.objects.filter(organisation_id=user.organisation_id)
+        people = list(users.order_by("first_name", "username"))
+        self.uncleared_people = {f"user:{u.pk}": u for u in people if not u.export_cleared}
+        self.fields["assigned_to"].error_messages["invalid_choice"] = (
+            "Only export-cleared people can be assigned an export-controlled run."
+            if self.export_forced
+            else "Pick a team or a person from the list."
+        )
         self.fields["assigned_to"].choices = [
             ("", "Nobody — the unassigned pool"),
-            ("Teams", [(f"team:{t.pk}", t.name) for t in teams]),
-            ("People", [(f"user:{u.pk}", str(u)) for u in users.order_by("first_name", "username")]),
+            ("Teams", [(f"team:{t.pk}", f"{t.name} (team)") for t in teams]),
+            (
+                "People",
+                [
+                    (f"user:{u.pk}", str(u))
+                    for u in people
+                    # An export-controlled run is invisible to an uncleared assignee (SPEC §3).
+                    if not (self.export_forced and f"user:{u.pk}" in self.uncleared_people)
+                ],
+            ),
         ]
         self.attribute_definitions = list(
             RunAttributeDefinition.objects.filter(organisation_id=user.organisation_id)
@@ -199,6 +226,12 @@ class DetailsForm(forms.Form):
             self.add_error("name", "Type a run name or check Auto-generated.")
         if self.export_forced:
             cleaned["export_controlled"] = True
+        assignee = self.uncleared_people.get(cleaned.get("assigned_to"))
+        if assignee and cleaned.get("export_controlled"):
+            self.add_error(
+                "assigned_to",
+                f"{assignee} is not export-cleared and could not see this export-controlled run.",
+            )
         kind, _, pk = (cleaned.get("assigned_to") or "").partition(":")
         cleaned["assigned_user"] = int(pk) if kind == "user" else None
         cleaned["assigned_team"] = int(pk) if kind == "team" else None
@@ -247,10 +280,18 @@ class ReviewForm(forms.Form):
     batch = forms.BooleanField(required=False, label="Batch runs")
     batch_name = forms.CharField(max_length=200, required=False, label="Batch name")
     token = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
+    # The rows the page showed: Create makes exactly these, never rows it did not show.
+    shown_rows = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
+
+    def clean_shown_rows(self) -> list[uuid.UUID]:
+        try:
+            return [uuid.UUID(pk) for pk in self.cleaned_data["shown_rows"].split(",") if pk]
+        except ValueError as exc:
+            raise forms.ValidationError("The list of rows was garbled. Reload the page.") from exc
 
     def clean(self):
         cleaned = super().clean()

@@ -3,7 +3,7 @@ import uuid
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from inventory.models import Part, PartInventory, TrackingType, VisibleQuerySet
@@ -35,6 +35,20 @@ class StepStatus(models.TextChoices):
     COMPLETE = "complete", "Complete"
 
 
+class RunBatchQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The user's organisation's batches; for the uncleared, none holding an export-controlled run.
+
+        A batch's name and its size describe all of its runs, so one controlled run hides the
+        batch whole, even though its other runs stay visible on their own.
+        """
+        batches = self.filter(organisation_id=user.organisation_id)
+        if not user.export_cleared:
+            controlled_runs = Run.objects.filter(batch=OuterRef("pk"), export_controlled=True)
+            batches = batches.exclude(Exists(controlled_runs))
+        return batches
+
+
 class RunBatch(models.Model):
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="batches")
     name = models.CharField(max_length=200)
@@ -42,6 +56,8 @@ class RunBatch(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RunBatchQuerySet.as_manager()
 
     class Meta:
         verbose_name_plural = "run batches"
@@ -242,7 +258,6 @@ class RunDraft(models.Model):
         a typed name gets a suffix so the runs stay distinguishable.
         """
         serials = self._next_serials(copies) if self.data.get("serial_number") else [""] * copies
-        name = self.data.get("name")
         with transaction.atomic():
             RunDraft.objects.filter(owner_id=self.owner_id, position__gt=self.position).update(
                 position=F("position") + copies
@@ -252,17 +267,32 @@ class RunDraft(models.Model):
                     organisation_id=self.organisation_id,
                     owner_id=self.owner_id,
                     position=self.position + i,
-                    data=self.data
-                    | {"serial_number": serials[i - 1], "name": f"{name} ({i + 1})" if name else ""},
+                    data=self.data | {"serial_number": serials[i - 1], "name": self._copy_name(i + 1)},
                 )
                 for i in range(1, copies + 1)
             )
 
+    def _copy_name(self, number: int) -> str:
+        """`Nose cone (2)`; a long name is shortened so that the suffix still fits."""
+        name = self.data.get("name")
+        if not name:
+            return ""
+        suffix = f" ({number})"
+        return name[: Run._meta.get_field("name").max_length - len(suffix)] + suffix
+
     def _next_serials(self, count: int) -> list[str]:
         start, found, step = self.data["serial_number"], [], 1
+        limit = PartInventory._meta.get_field("serial_number").max_length
         while len(found) < count:
             candidates = [next_in_sequence(start, step + i) for i in range(count - len(found) + 10)]
             step += len(candidates)
+            # Counting up only ever lengthens a serial: once the first is too long, all are.
+            if len(candidates[0]) > limit:
+                raise ValidationError(
+                    f"Serial number {start} cannot count up {count} more within {limit} characters. "
+                    "Duplicate with fewer copies, or type the copies' serial numbers."
+                )
+            candidates = [c for c in candidates if len(c) <= limit]
             used = set(
                 PartInventory.objects.filter(
                     organisation_id=self.organisation_id, serial_number__in=candidates

@@ -5,13 +5,16 @@ returns just the affected rows, rendered from the review template's partials.
 """
 
 import datetime
+import math
 import re
 from dataclasses import dataclass, field
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.db.models import Q
+from django.core.exceptions import ValidationError
+from django.db.models import OuterRef, Q
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -19,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from inventory.models import InventoryStatus, Part, PartInventory, TrackingType
 from ion_runs.accounts.models import Team, User
-from procedures.models import ProcedureVersion, VersionStatus
+from procedures.models import ProcedureVersion, VersionStatus, has_export_controlled_version
 from runs import forms
 from runs.models import Run, RunDraft, RunSource
 
@@ -65,7 +68,7 @@ class ReviewRow:
         return bool(
             self.data.get("export_controlled")
             or (self.part and self.part.export_controlled)
-            or (self.procedure and self.procedure.export_controlled)
+            or (self.procedure and self.procedure.family_controlled)
         )
 
 
@@ -83,7 +86,11 @@ def review_rows(user, problems: dict | None = None, drafts=None) -> dict:
     }
     org = user.organisation_id
     parts = Part.objects.visible_to(user).in_bulk(wanted["part"])
-    versions = ProcedureVersion.objects.visible_to(user).in_bulk(wanted["procedure"])
+    versions = (
+        ProcedureVersion.objects.visible_to(user)
+        .annotate(family_controlled=has_export_controlled_version(OuterRef("procedure")))
+        .in_bulk(wanted["procedure"])
+    )
     released = {
         v.procedure_id: v
         for v in ProcedureVersion.objects.visible_to(user).filter(
@@ -110,7 +117,11 @@ def review_rows(user, problems: dict | None = None, drafts=None) -> dict:
                 problems=problems.get(draft.pk, []),
             )
         )
-    return {"rows": rows, "batch_conflict": batch_conflict(rows)}
+    return {
+        "rows": rows,
+        "batch_conflict": batch_conflict(rows),
+        "shown_rows": ",".join(str(row.draft.pk) for row in rows),
+    }
 
 
 def batch_conflict(rows: list[ReviewRow]) -> str:
@@ -139,21 +150,24 @@ def create_button_label(count: int, batched: bool) -> str:
 
 
 UNDO_SECONDS = 30
+# Removed rows outlive their Undo a little, so a click in its last second still restores.
+UNDO_GRACE_SECONDS = 15
 
 
-def purge_removed(user, keep=None) -> list[RunDraft]:
-    """Removed rows can be undone for a few seconds or until the planner's next action.
+def purge_removed(user) -> list[RunDraft]:
+    """Discard removed rows whose Undo has expired; return those whose Undo is still offered.
 
-    Returns the removed rows that may still be undone.
+    Each returned row carries `undo_seconds_left`, so every tab lets the same Undo expire
+    at the same moment.
     """
+    now = timezone.now()
     removed = RunDraft.objects.filter(owner=user, removed_at__isnull=False)
-    stale = (
-        removed.exclude(pk=keep)
-        if keep is not None
-        else removed.filter(removed_at__lt=timezone.now() - datetime.timedelta(seconds=UNDO_SECONDS))
-    )
-    stale.delete()
-    return list(removed)
+    offered_since = now - datetime.timedelta(seconds=UNDO_SECONDS)
+    removed.filter(removed_at__lt=offered_since - datetime.timedelta(seconds=UNDO_GRACE_SECONDS)).delete()
+    undoable = list(removed.filter(removed_at__gte=offered_since))
+    for draft in undoable:
+        draft.undo_seconds_left = max(1, math.ceil(UNDO_SECONDS - (now - draft.removed_at).total_seconds()))
+    return undoable
 
 
 def review_url(request) -> str:
@@ -188,7 +202,7 @@ class RowEditor:
             prefix="identify",
             initial=forms.identify_initial(draft.data),
         )
-        version = ProcedureVersion.objects.filter(pk=draft.data.get("procedure")).first()
+        version = ProcedureVersion.objects.visible_to(user).filter(pk=draft.data.get("procedure")).first()
         self.units = (
             PartInventory.objects.filter(organisation_id=user.organisation_id, part=part)
             .filter(Q(status__in=InventoryStatus.runnable()) | Q(pk=draft.data.get("inventory")))
@@ -217,10 +231,10 @@ class RowEditor:
         return True
 
 
-def render_rows(request, drafts, *, editor=None, undo=None) -> HttpResponse:
+def render_rows(request, drafts, *, editor=None, undo=None, problems=None) -> HttpResponse:
     """The affected rows, plus the create button (out of band) whose label counts them."""
     user = request.user
-    context = review_rows(user, drafts=drafts) | {
+    context = review_rows(user, problems, drafts=drafts) | {
         "wizard_id": request.GET.get("wizard", ""),
         "editor": editor,
         "undo": undo,
@@ -245,6 +259,9 @@ def render_rows(request, drafts, *, editor=None, undo=None) -> HttpResponse:
         {"batch_conflict": every_row["batch_conflict"], "oob": True},
         request,
     )
+    html += render_to_string(
+        f"{REVIEW_TEMPLATE}#shown-rows", {"shown_rows": every_row["shown_rows"], "oob": True}, request
+    )
     return HttpResponse(html)
 
 
@@ -253,14 +270,15 @@ def render_rows(request, drafts, *, editor=None, undo=None) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def draft_row(request, draft_id):
     """One review row: show it, edit it, duplicate it, remove it or undo the removal."""
-    draft = get_object_or_404(RunDraft, pk=draft_id, owner=request.user)
     if request.method == "POST":
         action = request.POST.get("action")
     else:
         action = "edit" if request.GET.get("mode") == "edit" else None
-    if action != "restore":
-        purge_removed(request.user, keep=draft.pk)
-    if draft.removed_at and action not in ("restore", "gone"):
+    draft = RunDraft.objects.filter(pk=draft_id, owner=request.user).first()
+    if draft is None and action in ("restore", "gone"):
+        # Discarded since (its Undo expired, or the row was created in another tab).
+        return undo_expired(request, draft_id, restoring=action == "restore")
+    if draft is None or (draft.removed_at and action not in ("restore", "gone")):
         raise Http404("This row was removed.")
     match action:
         case "edit":
@@ -271,22 +289,32 @@ def draft_row(request, draft_id):
                 editor = None
         case "duplicate":
             form = forms.DuplicateForm(request.POST)
-            copies = draft.duplicate(form.cleaned_data["copies"]) if form.is_valid() else []
+            copies = []
+            if form.is_valid():
+                try:
+                    copies = draft.duplicate(form.cleaned_data["copies"])
+                except ValidationError as error:
+                    form.add_error("copies", error)
+            refusals = [message for errors in form.errors.values() for message in errors]
             if not request.htmx:
+                for refusal in refusals:
+                    messages.error(request, refusal)
                 return redirect(review_url(request))
-            return render_rows(request, [draft, *copies])
+            return render_rows(request, [draft, *copies], problems={draft.pk: refusals})
         case "remove":
             draft.removed_at = timezone.now()
             draft.save(update_fields=["removed_at"])
             if not request.htmx:
                 return redirect(review_url(request))
+            draft.undo_seconds_left = UNDO_SECONDS
             return render_rows(request, [], undo=draft)
         case "restore":
             draft.removed_at = None
             draft.save(update_fields=["removed_at"])
             editor = None
         case "gone":
-            draft.delete()
+            # The page's Undo expired: it disappears. The row itself is discarded by the
+            # next purge, after the grace period another tab's last-second Undo may need.
             return HttpResponse("")
         case _:
             editor = None
@@ -295,6 +323,16 @@ def draft_row(request, draft_id):
             return render_plain_edit(request, draft, editor)
         return redirect(review_url(request))
     return render_rows(request, [draft], editor=editor)
+
+
+def undo_expired(request, draft_id, *, restoring: bool) -> HttpResponse:
+    message = "Too late to undo: that row was discarded." if restoring else ""
+    if not request.htmx:
+        if message:
+            messages.warning(request, message)
+        return redirect(review_url(request))
+    context = {"draft_id": draft_id, "message": message}
+    return render(request, f"{REVIEW_TEMPLATE}#undo-expired", context)
 
 
 def render_plain_edit(request, draft, editor) -> HttpResponse:

@@ -132,9 +132,7 @@ class RunFilterForm(forms.Form):
                 *((str(t.pk), t.name) for t in Team.objects.filter(organisation_id=org)),
             ]
         )
-        self.recent_batches = RunBatch.objects.filter(organisation_id=org).values_list("name", flat=True)[
-            :100
-        ]
+        self.recent_batches = RunBatch.objects.visible_to(user).values_list("name", flat=True)[:100]
 
     def apply(self, runs):
         """Narrow and order `runs` (already visible to the user) by the valid filters."""
@@ -171,7 +169,9 @@ class RunFilterForm(forms.Form):
         if team := data.get("team"):
             runs = runs.filter(assigned_team_id=int(team))
         if batch := data.get("batch"):
-            batches = RunBatch.objects.filter(organisation_id=user.organisation_id, name__iexact=batch)
+            # A hidden batch's name finds nothing, as an unknown one does: its visible runs
+            # would otherwise confirm that it exists.
+            batches = RunBatch.objects.visible_to(user).filter(name__iexact=batch)
             runs = runs.filter(batch__in=batches.values("pk"))
         if due_from := data.get("due_from"):
             runs = runs.filter(due_date__gte=due_from)

@@ -8,7 +8,8 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, F, Prefetch, Q, Window
 from django.db.models.functions import RowNumber
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -16,7 +17,13 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from ion_runs.accounts.models import Team
-from runs.access import assigned_to_me_or_my_teams, get_run_for_user, my_team_ids, visible_runs
+from runs.access import (
+    assigned_to_me_or_my_teams,
+    get_run_for_user,
+    hide_hidden_batches,
+    my_team_ids,
+    visible_runs,
+)
 from runs.models import Run, RunAttributeDefinition, RunStatus, RunStepField
 from runs.run_filters import SORTS, RunFilterForm
 
@@ -57,9 +64,13 @@ def paginate(request, runs, related=ROW_RELATED, *, count: int | None = None, on
     return page
 
 
+# Far beyond any real list, and small enough that its OFFSET fits PostgreSQL's bigint.
+LAST_PAGE_ASKABLE = 10**9
+
+
 def requested_page(request) -> int:
     try:
-        return max(1, int(request.GET.get("page", 1)))
+        return min(max(1, int(request.GET.get("page", 1))), LAST_PAGE_ASKABLE)
     except ValueError:
         return 1
 
@@ -78,6 +89,7 @@ def run_list(request):
     form.is_valid()  # Invalid fields are reported at the field and left out of the filter.
     runs = form.apply(visible_runs(request.user))
     page = paginate(request, runs, (*ROW_RELATED, "batch"), one_scan=bool(form.cleaned_data.get("q")))
+    hide_hidden_batches(request.user, page.object_list)
     context = {"form": form, "page": page, "sort": form.sort_key, "sorts": SORTS}
     template = "runs/list.html#run-table" if wants_partial(request) else "runs/list.html"
     return render(request, template, context)
@@ -91,8 +103,9 @@ def run_detail(request, number):
     steps = run.steps.order_by("position").prefetch_related(
         Prefetch("fields", queryset=RunStepField.objects.order_by("position"))
     )
+    hide_hidden_batches(request.user, [run])
     batch_runs, batch_more = [], 0
-    if run.batch_id:
+    if run.batch:
         siblings = visible_runs(request.user).filter(batch_id=run.batch_id).exclude(pk=run.pk)
         batch_runs = list(siblings.order_by("number")[: BATCH_SIBLINGS_SHOWN + 1])
         if len(batch_runs) > BATCH_SIBLINGS_SHOWN:
@@ -215,9 +228,12 @@ def pick_up(request, number):
     else:
         messages.warning(request, refusal)
     back = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
+    # Only a path on this site: redirect() would take other text for a view name.
+    if not back.startswith("/") or not url_has_allowed_host_and_scheme(
+        back, {request.get_host()}, request.is_secure()
+    ):
         back = reverse("runs:pool")
-    return redirect(back)
+    return HttpResponseRedirect(back)
 
 
 def pick_up_refusal(run: Run, user) -> str:
@@ -231,6 +247,8 @@ def pick_up_refusal(run: Run, user) -> str:
 
 
 CHIPS_PER_DAY = {"week": 12, "month": 4}
+EARLIEST_ANCHOR = datetime.date(1, 2, 1)
+LATEST_ANCHOR = datetime.date(9999, 11, 30)
 
 
 @login_required
@@ -243,6 +261,8 @@ def schedule(request):
         anchor = datetime.date.fromisoformat(request.GET.get("start", ""))
     except ValueError:
         anchor = today
+    # The grid and its previous/next links must stay within the calendar's years 1 to 9999.
+    anchor = min(max(anchor, EARLIEST_ANCHOR), LATEST_ANCHOR)
     include_closed = request.GET.get("closed") == "1"
     if span == "week":
         first = anchor - datetime.timedelta(days=anchor.weekday())

@@ -6,9 +6,12 @@ draft, and each step has its own URL, so reloading a step only re-renders it.
 
 import datetime
 import secrets
+from functools import cached_property
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.core.exceptions import SuspiciousOperation
 from django.db.models import Max
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -30,6 +33,16 @@ STEPS = [
     ("details", "Details", forms.DetailsForm),
     ("review", "Review", forms.ReviewForm),
 ]
+STEP_LABELS = {name: label for name, label, _ in STEPS}
+
+
+def as_pk(value) -> int | None:
+    """A primary key from a query string or a posted field; anything else names no object."""
+    try:
+        pk = int(value)
+    except (TypeError, ValueError):
+        return None
+    return pk if 0 < pk < 2**63 else None
 
 
 @login_required
@@ -39,15 +52,14 @@ def start_new_run(request):
     """Every entry point lands here; the query string carries what to pre-select."""
     prefill = {}
     if procedure_id := request.GET.get("procedure"):
-        version = get_object_or_404(ProcedureVersion.objects.visible_to(request.user), pk=procedure_id)
+        version = get_object_or_404(ProcedureVersion.objects.visible_to(request.user), pk=as_pk(procedure_id))
         prefill["procedure"] = version.pk
         linked = list(version.parts.visible_to(request.user).values_list("pk", flat=True)[:2])
         if len(linked) == 1:
             prefill["part"] = linked[0]
     if inventory_id := request.GET.get("inventory"):
-        unit = get_object_or_404(
-            PartInventory.objects.filter(part__in=Part.objects.visible_to(request.user)), pk=inventory_id
-        )
+        units = PartInventory.objects.filter(part__in=Part.objects.visible_to(request.user))
+        unit = get_object_or_404(units, pk=as_pk(inventory_id))
         prefill.update(source=RunSource.ATTACH, part=unit.part_id, inventory=unit.pk)
     if due := request.GET.get("due"):
         try:
@@ -62,14 +74,16 @@ def start_new_run(request):
 class NewRunWizard(LoginRequiredMixin, PermissionRequiredMixin, NamedUrlSessionWizardView):
     form_list = [(name, form) for name, _, form in STEPS]
     permission_required = "runs.add_run"
-    raise_exception = True
+    # Anonymous visitors go to the login page and back; signed-in users without the permission get 403.
+    raise_exception = False
 
     @classmethod
     def as_view(cls, **initkwargs):
         return super().as_view(url_name="runs:wizard-step", done_step_name="done", **initkwargs)
 
     def dispatch(self, request, *args, **kwargs):
-        if not WIZARD_ID.match(kwargs["wizard_id"]):
+        # Anonymous visitors are sent to log in first (by the mixins), whatever the URL holds.
+        if request.user.is_authenticated and not WIZARD_ID.match(kwargs["wizard_id"]):
             raise Http404("No such wizard")
         return super().dispatch(request, *args, **kwargs)
 
@@ -95,17 +109,22 @@ class NewRunWizard(LoginRequiredMixin, PermissionRequiredMixin, NamedUrlSessionW
     def chosen_part(self):
         return self.cleaned("part").get("part")
 
-    def reached_steps(self) -> set[str]:
-        """Steps the planner may jump to: any step up to the one after the last saved."""
-        names = [name for name, _, _ in STEPS]
-        saved = [names.index(s) for s in self.storage.data.get("step_data", {})]
-        furthest = max([*saved, names.index(self.steps.current) - 1], default=-1) + 1
-        reached = set(names[: furthest + 1])
-        # Review holds the saved rows, whatever the steps hold.
-        reached.discard("review")
-        if RunDraft.objects.filter(owner=self.request.user).exists():  # removed ones offer Undo
-            reached.add("review")
-        return reached
+    @cached_property
+    def step_states(self) -> dict[str, str]:
+        """Per step: "done" (its saved data is valid), "open" (every step before it is done),
+        or "locked". Review holds the saved rows, whatever the steps hold: open when there
+        are rows (removed ones offer Undo), and its URL always answers, rows or not.
+
+        Read once per request: a request that saves step data redirects before rendering.
+        """
+        states, blocked = {}, False
+        for name, _, _ in STEPS[:-1]:
+            valid = self.get_cleaned_data_for_step(name) is not None
+            states[name] = "locked" if blocked else "done" if valid else "open"
+            blocked = blocked or not valid
+        has_rows = RunDraft.objects.filter(owner=self.request.user).exists()
+        states["review"] = "open" if has_rows or self.kwargs.get("step") == "review" else "locked"
+        return states
 
     def get_form_initial(self, step):
         prefill = self.prefill
@@ -141,8 +160,15 @@ class NewRunWizard(LoginRequiredMixin, PermissionRequiredMixin, NamedUrlSessionW
         step = kwargs.get("step")
         if step == self.done_step_name:
             return redirect(self.get_step_url("review"))
-        if step in self.get_form_list() and step not in self.reached_steps():
-            return redirect(self.get_step_url(self.steps.current or self.steps.first))
+        if step in self.get_form_list():
+            states = self.step_states
+            if states[step] == "locked" and step != "review":
+                missing = next(name for name, state in states.items() if state == "open")
+                messages.info(
+                    request, f"Complete {STEP_LABELS[missing]} first: {STEP_LABELS[step]} needs it."
+                )
+                self.storage.current_step = missing
+                return redirect(self.get_step_url(missing))
         if request.htmx and step == "part" and "part" in request.GET:
             return self.render_procedure_choices()
         if request.htmx and step == "review" and "button" in request.GET:
@@ -158,19 +184,43 @@ class NewRunWizard(LoginRequiredMixin, PermissionRequiredMixin, NamedUrlSessionW
             return render(request, f"runs/wizard/{step}.html#results", context)
         return super().get(request, *args, **kwargs)
 
+    def render(self, form=None, **kwargs):
+        form = form or self.get_form()
+        if self.request.method == "GET" and form.is_bound:
+            # A step shows errors only after its own submit: saved data that an earlier
+            # step has since made invalid (another part, say) is shown without blame.
+            values = {name: form[name].value() for name in form.fields}
+            step = self.steps.current
+            form = type(form)(
+                **self.get_form_kwargs(step),
+                prefix=form.prefix,
+                initial=self.get_form_initial(step) | values,
+            )
+        return super().render(form, **kwargs)
+
     def render_procedure_choices(self):
-        part = Part.objects.visible_to(self.request.user).filter(pk=self.request.GET["part"]).first()
+        part = Part.objects.visible_to(self.request.user).filter(pk=as_pk(self.request.GET["part"])).first()
+        procedures = forms.runnable_procedures(self.request.user, part)
         return render(
             self.request,
             "runs/wizard/part.html#procedures",
             {
                 "part": part,
-                "procedures": forms.runnable_procedures(self.request.user, part),
-                # Opened from a procedure page: keep that procedure picked for the new part.
-                "selected_procedure": self.prefill.get("procedure"),
+                "procedures": procedures,
+                "selected_procedure": self.default_procedure(procedures),
                 "wizard_id": self.kwargs["wizard_id"],
             },
         )
+
+    def default_procedure(self, procedures) -> int | None:
+        """Opened from a procedure page, that procedure; else the part's only runnable one.
+
+        "None — add one later" stays a choice the planner makes, not one made for them.
+        """
+        offered = [version.pk for version in procedures]
+        if self.prefill.get("procedure") in offered:
+            return self.prefill["procedure"]
+        return offered[0] if len(offered) == 1 else None
 
     def picker_context(self, step) -> dict:
         query = self.request.GET.get("q", "").strip()
@@ -191,34 +241,30 @@ class NewRunWizard(LoginRequiredMixin, PermissionRequiredMixin, NamedUrlSessionW
 
     def get_context_data(self, form, **kwargs):
         context = super().get_context_data(form=form, **kwargs)
-        reached = self.reached_steps()
+        states = self.step_states
         context["stepper"] = [
-            {"name": name, "label": label, "current": name == self.steps.current, "reached": name in reached}
+            {"name": name, "label": label, "current": name == self.steps.current, "state": states[name]}
             for name, label, _ in STEPS
         ]
         context["wizard_id"] = self.kwargs["wizard_id"]
         step = self.steps.current
         if step == "part":
             context |= self.picker_context("part")
-            part = (
-                form["part"].value()
-                and Part.objects.visible_to(self.request.user).filter(pk=form["part"].value()).first()
-            )
-            context |= {
-                "selected_part": part or None,
-                "procedures": forms.runnable_procedures(self.request.user, part or None),
-                "selected_procedure": form["procedure"].value(),
-            }
+            part = Part.objects.visible_to(self.request.user).filter(pk=as_pk(form["part"].value())).first()
+            procedures = forms.runnable_procedures(self.request.user, part)
+            # Once the planner has submitted this step, their choice stands, "None" included.
+            decided = form.is_bound or self.storage.get_step_data("part") is not None
+            selected = form["procedure"].value() if decided else self.default_procedure(procedures)
+            context |= {"selected_part": part, "procedures": procedures, "selected_procedure": selected}
+            if self.prefill.get("procedure") and part is None:
+                context["preselected_procedure"] = (
+                    ProcedureVersion.objects.visible_to(self.request.user).filter(pk=self.prefill["procedure"]).first()
+                )
         elif step == "identify":
             context |= self.picker_context("identify")
             context["part"] = self.chosen_part()
-            unit_id = form["inventory"].value()
-            context["selected_unit"] = (
-                unit_id
-                and PartInventory.objects.filter(
-                    pk=unit_id, organisation_id=self.request.user.organisation_id, part=context["part"]
-                ).first()
-            )
+            units = forms.units_of(self.request.user, context["part"])
+            context["selected_unit"] = units.filter(pk=as_pk(form["inventory"].value())).first()
         elif step == "details":
             context["part"] = self.chosen_part()
         elif step == "review":
@@ -236,7 +282,7 @@ class NewRunWizard(LoginRequiredMixin, PermissionRequiredMixin, NamedUrlSessionW
 
     def post(self, *args, **kwargs):
         goto = self.request.POST.get("wizard_goto_step")
-        if goto in self.get_form_list() and goto in self.reached_steps():
+        if goto in self.get_form_list() and self.step_states[goto] != "locked":
             # formtools drops what was typed on a jump: keep it, valid or not.
             form = self.get_form(data=self.request.POST, files=self.request.FILES)
             self.storage.set_step_data(self.steps.current, self.process_step(form))
@@ -244,6 +290,8 @@ class NewRunWizard(LoginRequiredMixin, PermissionRequiredMixin, NamedUrlSessionW
         if goto:
             return redirect(self.get_step_url(self.steps.current))
         posted = self.request.POST.get(f"{self.prefix}-current_step")
+        if posted is not None and posted not in self.get_form_list():
+            raise SuspiciousOperation("The wizard's current step was tampered with.")
         if posted == "review":
             # A second press of Create arrives after the wizard was reset: let it reach
             # done(), where the same token finds the runs already made.
@@ -289,11 +337,10 @@ class NewRunWizard(LoginRequiredMixin, PermissionRequiredMixin, NamedUrlSessionW
 
     def done(self, form_list, **kwargs):
         review = form_list[-1]
-        drafts = RunDraft.objects.filter(owner=self.request.user, removed_at__isnull=True)
         try:
             runs = create_runs_from_drafts(
                 user=self.request.user,
-                draft_ids=list(drafts.values_list("pk", flat=True)),
+                draft_ids=review.cleaned_data["shown_rows"],
                 batch_name=review.cleaned_data["batch_name"],
                 token=review.cleaned_data["token"],
             )

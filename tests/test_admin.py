@@ -505,3 +505,17 @@ def test_the_procedure_pages_take_a_fixed_number_of_queries(
         assert admin_user_client.get(reverse("admin:procedures_procedureversion_add")).status_code == 200
     with django_assert_max_num_queries(15):
         assert admin_user_client.get(change(draft)).status_code == 200
+
+
+def test_a_second_draft_is_refused_at_the_family_picker(admin_user_client, org):
+    draft = factories.ProcedureVersionFactory(procedure__organisation=org, title="Seal kitting")
+    url = reverse("admin:procedures_procedureversion_add")
+    response = admin_user_client.post(
+        url,
+        management_forms(
+            admin_user_client.get(url), procedure=draft.procedure_id, title="Seal kitting", type="build"
+        ),
+    )
+    assert response.status_code == 200
+    assert "This procedure already has a draft; edit that one instead." in response.content.decode()
+    assert draft.procedure.versions.count() == 1

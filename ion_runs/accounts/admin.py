@@ -12,31 +12,37 @@ class OrganisationScopedAdmin(admin.ModelAdmin):
     The organisation is set from the admin on save, and every related choice (parts,
     teams, users, versions) is limited to that organisation, so a foreign id can
     never be picked. An admin who is not export cleared does not see export-controlled
-    objects either (SPEC §6), and cannot set the flag.
+    objects either (SPEC §6), and cannot set the flag. What is visible comes from the
+    models' own `visible_to()`, so the admin hides exactly what the app hides: its lists,
+    change pages, actions, search boxes (autocomplete asks the same queryset) and pickers.
     """
 
     organisation_field = "organisation"
-    # The lookup saying whether a row is export-controlled, when that lives on a related
-    # object (e.g. "part__export_controlled"); by default the model's own flag, if it has one.
-    export_field: str | None = None
+    # For a model without a visible_to() of its own: the relation whose visibility decides
+    # a row's (e.g. "part" for an inventory unit).
+    visible_through: str | None = None
 
     def scoped(self, request) -> bool:
         return not request.user.is_superuser
 
-    def export_lookup(self) -> str | None:
-        if self.export_field:
-            return self.export_field
-        return "export_controlled" if has_field(self.model, "export_controlled") else None
-
     def hides_export_controlled(self, request) -> bool:
-        return self.scoped(request) and not request.user.export_cleared and self.export_lookup() is not None
+        return self.scoped(request) and not request.user.export_cleared
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
         if self.scoped(request):
             queryset = queryset.filter(**{self.organisation_field: request.user.organisation_id})
         if self.hides_export_controlled(request):
-            queryset = queryset.filter(**{self.export_lookup(): False})
+            queryset = self.visible(queryset, request.user)
+        return queryset
+
+    def visible(self, queryset, user):
+        """The rows of `queryset` an uncleared `user` may see."""
+        if self.visible_through:
+            related = self.model._meta.get_field(self.visible_through).related_model
+            return queryset.filter(**{f"{self.visible_through}__in": related.objects.visible_to(user)})
+        if hasattr(queryset, "visible_to"):
+            return queryset.visible_to(user)
         return queryset
 
     def get_exclude(self, request, obj=None):
@@ -102,17 +108,22 @@ def has_field(model, name: str) -> bool:
     return True
 
 
+def grants_clearance(user) -> bool:
+    """Only an export-cleared admin, or a superuser, may clear people (SPEC §2, §6)."""
+    return user.is_superuser or user.export_cleared
+
+
 def scope_choices(field, request):
     """Limit a related field's choices to the admin's organisation (and clearance)."""
     if field is None or request.user.is_superuser:
         return field
-    model = field.queryset.model
-    if model is Organisation:
-        field.queryset = field.queryset.filter(pk=request.user.organisation_id)
-    elif has_field(model, "organisation"):
-        field.queryset = field.queryset.filter(organisation_id=request.user.organisation_id)
-    if not request.user.export_cleared and has_field(model, "export_controlled"):
-        field.queryset = field.queryset.filter(export_controlled=False)
+    queryset = field.queryset
+    if hasattr(queryset, "visible_to"):
+        field.queryset = queryset.visible_to(request.user)
+    elif queryset.model is Organisation:
+        field.queryset = queryset.filter(pk=request.user.organisation_id)
+    elif has_field(queryset.model, "organisation"):
+        field.queryset = queryset.filter(organisation_id=request.user.organisation_id)
     return field
 
 
@@ -195,6 +206,25 @@ class UserAdmin(OrganisationScopedAdmin, DjangoUserAdmin):
     def get_exclude(self, request, obj=None):
         # Fieldsets already leave the organisation out for organisation admins.
         return []
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if not grants_clearance(request.user):
+            readonly.append("export_cleared")
+        return readonly
+
+    def has_change_permission(self, request, obj=None):
+        # A cleared user's password, e-mail or groups in an uncleared admin's hands would let
+        # them act as that user: clearing themselves by another door.
+        if obj is not None and obj.export_cleared and not grants_clearance(request.user):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        # Deleting would also list the user's admin log, which names what they curated.
+        if obj is not None and obj.export_cleared and not grants_clearance(request.user):
+            return False
+        return super().has_delete_permission(request, obj)
 
 
 @admin.register(Team)

@@ -1,7 +1,6 @@
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, models, transaction
-from django.db.models import F
+from django.db import DEFAULT_DB_ALIAS, connections, models
 
 from ion_runs.accounts.patterns import validate_pattern
 
@@ -86,23 +85,24 @@ class Counter(models.Model):
         return f"{self.key} = {self.value}"
 
     @classmethod
-    def take(cls, organisation: Organisation, key: str, count: int = 1) -> range:
+    def take(cls, organisation: Organisation, key: str, count: int = 1, *, connection=None) -> range:
         """Reserve `count` consecutive values and return them.
 
-        The increment is a single UPDATE, so the row stays locked until the caller's
-        transaction ends: two creators can never read the same value, and a rolled-back
-        transaction gives its values back only by leaving a gap, never a repeat.
+        One upsert increments the row (making it on first use), so two takers can never
+        read the same value. The row stays locked until the end of the transaction the
+        upsert runs in: on a `connection` in autocommit, that is this one statement. A
+        rolled-back transaction gives its values back only by leaving a gap, never a repeat.
         """
         if count < 1:
             return range(0)
-        with transaction.atomic():
-            counters = cls.objects.filter(organisation=organisation, key=key)
-            if not counters.update(value=F("value") + count):
-                try:
-                    # The savepoint lets a concurrent first insert lose gracefully.
-                    with transaction.atomic():
-                        cls.objects.create(organisation=organisation, key=key, value=count)
-                except IntegrityError:
-                    counters.update(value=F("value") + count)
-            last = counters.values_list("value", flat=True).get()
+        table = cls._meta.db_table
+        # PostgreSQL and SQLite (3.35+) both speak this upsert.
+        sql = (
+            f"INSERT INTO {table} (organisation_id, key, value) VALUES (%s, %s, %s) "
+            f"ON CONFLICT (organisation_id, key) DO UPDATE SET value = {table}.value + excluded.value "
+            "RETURNING value"
+        )
+        with (connection or connections[DEFAULT_DB_ALIAS]).cursor() as cursor:
+            cursor.execute(sql, [organisation.pk, key, count])
+            (last,) = cursor.fetchone()
         return range(last - count + 1, last + 1)

@@ -148,9 +148,10 @@ def test_a_serialized_build_run_with_an_auto_generated_serial(
     expect(page.get_by_role("radio", name="SEAL-OR-214 rev A")).to_have_count(0)
     shoot("2-part-search")
     pick_part(page, "BRKT-ASSY-001")
-    expect(page.get_by_role("radio", name="None — add one later")).to_be_checked()
+    # The part's only runnable procedure is picked for the planner.
+    expect(page.get_by_role("radio", name="Bracket build · v1")).to_be_checked()
+    expect(page.get_by_role("radio", name="None — add one later")).not_to_be_checked()
     expect(page.get_by_role("radio", name="Draft rework")).to_have_count(0)
-    page.get_by_role("radio", name="Bracket build · v1").check()
     shoot("2-part-picked")
     next_step(page)
 
@@ -263,6 +264,9 @@ def test_a_lot_run_with_a_typed_lot_number(live_server, page, log_in, shoot, pla
     next_step(page)
     search_part(page, "SEAL")
     pick_part(page, "SEAL-OR-214")
+    # The part's only runnable procedure is preselected; "None" stays a deliberate choice.
+    expect(page.get_by_role("radio", name="Bracket build · v1")).to_be_checked()
+    page.get_by_role("radio", name="None — add one later").check()
     next_step(page)
 
     # Neither typed nor Auto-generated: the field says what it needs.
@@ -637,11 +641,6 @@ def test_switching_from_build_to_attach_after_authoring(live_server, page, log_i
     assert run.source == "attach" and run.part_inventory == shop["units"][InventoryStatus.KITTED]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Bug: after changing the part, Identify keeps the old part's unit picked and shows "
-    "“That unit is not one of this part's.” before the planner does anything",
-)
 def test_changing_the_part_drops_the_unit_picked_for_the_old_part(
     live_server, page, log_in, shoot, planner, shop
 ):

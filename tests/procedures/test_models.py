@@ -2,7 +2,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from procedures.models import ProcedureStep, ProcedureVersion, StepField, VersionStatus
+from procedures.models import Procedure, ProcedureStep, ProcedureVersion, StepField, VersionStatus
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -135,3 +135,42 @@ def test_step_and_field_positions_are_unique(org):
         twin_field.full_clean()
     with pytest.raises(IntegrityError):
         twin_field.save()
+
+
+# Export control belongs to the family (SPEC §6).
+
+
+def test_a_family_with_an_export_controlled_version_is_hidden_whole(
+    org, planner, uncleared_planner, outsider, django_assert_num_queries
+):
+    first = factories.ReleasedVersionFactory(procedure__organisation=org)
+    second = factories.ProcedureVersionFactory(procedure=first.procedure, number=2, export_controlled=True)
+    plain = factories.ReleasedVersionFactory(procedure__organisation=org)
+    factories.ReleasedVersionFactory()  # another organisation's
+    with django_assert_num_queries(1):
+        assert set(ProcedureVersion.objects.visible_to(uncleared_planner)) == {plain}
+    with django_assert_num_queries(1):
+        assert set(Procedure.objects.visible_to(uncleared_planner)) == {plain.procedure}
+    assert set(ProcedureVersion.objects.visible_to(planner)) == {first, second, plain}
+    assert set(Procedure.objects.visible_to(planner)) == {first.procedure, plain.procedure}
+    assert not ProcedureVersion.objects.visible_to(outsider).exists()
+
+
+def test_a_new_version_of_a_controlled_family_is_controlled(org):
+    first = factories.ReleasedVersionFactory(procedure__organisation=org, export_controlled=True)
+    second = ProcedureVersion.objects.create(
+        organisation=org, procedure=first.procedure, number=2, title=first.title, status="in_review"
+    )
+    assert second.export_controlled is True
+    # Older data may hold an uncontrolled newest version; its revision is controlled all the same.
+    ProcedureVersion.objects.filter(pk=second.pk).update(export_controlled=False)
+    assert second.revise().export_controlled is True
+
+
+def test_a_draft_of_a_controlled_family_must_say_so(org):
+    first = factories.ReleasedVersionFactory(procedure__organisation=org, export_controlled=True)
+    draft = ProcedureVersion(organisation=org, procedure=first.procedure, number=2, title=first.title)
+    with pytest.raises(ValidationError, match="Version 1 of this procedure is export controlled"):
+        draft.full_clean()
+    draft.export_controlled = True
+    draft.full_clean()

@@ -66,3 +66,19 @@ def test_export_controlled_runs_are_hidden_from_uncleared_users(org, planner, un
     open_run = factories.RunFactory(organisation=org)
     assert Run.objects.visible_to(planner).count() == 2
     assert list(Run.objects.visible_to(uncleared_planner)) == [open_run]
+
+
+def test_batches_holding_an_export_controlled_run_are_hidden_from_the_uncleared(
+    org, planner, uncleared_planner, outsider, django_assert_num_queries
+):
+    mixed = factories.RunBatchFactory(organisation=org)
+    factories.RunFactory(organisation=org, batch=mixed)
+    factories.RunFactory(organisation=org, batch=mixed, export_controlled=True)
+    plain = factories.RunBatchFactory(organisation=org)
+    factories.RunFactory(organisation=org, batch=plain)
+    empty = factories.RunBatchFactory(organisation=org)
+    factories.RunBatchFactory()  # another organisation's
+    with django_assert_num_queries(1):
+        assert set(RunBatch.objects.visible_to(uncleared_planner)) == {plain, empty}
+    assert set(RunBatch.objects.visible_to(planner)) == {mixed, plain, empty}
+    assert not RunBatch.objects.visible_to(outsider).exists()

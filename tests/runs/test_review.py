@@ -1,8 +1,12 @@
+import datetime
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from inventory.models import TrackingType
 from runs.models import Run, RunBatch, RunDraft
+from runs.review import UNDO_GRACE_SECONDS, UNDO_SECONDS
 from tests import factories
 from tests.runs.wizard_steps import WizardDriver
 
@@ -164,12 +168,57 @@ def test_remove_can_be_undone(planner_client, wizard, headers):
     assert len(wizard.get("review").context["rows"]) == 1
 
 
-def test_a_removed_row_is_gone_after_the_next_action(planner_client, wizard, part, version):
+def test_remove_two_rows_then_undo_the_first(planner_client, wizard, part, version):
+    WizardDriver(planner_client).author(part=part, procedure=version)
+    first, second = RunDraft.objects.order_by("position")
+    planner_client.post(row_url(wizard, first), {"action": "remove"}, **HTMX)
+    planner_client.post(row_url(wizard, second), {"action": "remove"}, **HTMX)
+
+    response = planner_client.post(row_url(wizard, first), {"action": "restore"}, **HTMX)
+
+    assert response.status_code == 200
+    assert [row.draft.pk for row in wizard.get("review").context["rows"]] == [first.pk]
+    assert [undo.pk for undo in wizard.get("review").context["removed"]] == [second.pk]
+
+
+def test_a_removed_row_keeps_its_undo_through_other_actions(planner_client, wizard, part, version):
     WizardDriver(planner_client).author(part=part, procedure=version)
     first, second = RunDraft.objects.order_by("position")
     planner_client.post(row_url(wizard, first), {"action": "remove"}, **HTMX)
     planner_client.post(row_url(wizard, second), {"action": "duplicate", "copies": 1}, **HTMX)
-    assert not RunDraft.objects.filter(pk=first.pk).exists()
+    planner_client.post(row_url(wizard, first), {"action": "restore"}, **HTMX)
+    assert RunDraft.objects.get(pk=first.pk).removed_at is None
+
+
+def test_an_expired_undo_disappears_and_the_row_is_discarded_later(planner_client, wizard):
+    draft = RunDraft.objects.get()
+    planner_client.post(row_url(wizard, draft), {"action": "remove"}, **HTMX)
+    expired = timezone.now() - datetime.timedelta(seconds=UNDO_SECONDS + 1)
+    RunDraft.objects.filter(pk=draft.pk).update(removed_at=expired)
+
+    assert planner_client.post(row_url(wizard, draft), {"action": "gone"}, **HTMX).content == b""
+    assert wizard.get("review").context["removed"] == []
+    # Within the grace period a last-second Undo from another tab still works…
+    planner_client.post(row_url(wizard, draft), {"action": "restore"}, **HTMX)
+    assert RunDraft.objects.get(pk=draft.pk).removed_at is None
+    # …after it, the row is discarded and Undo says so instead of failing.
+    long_ago = timezone.now() - datetime.timedelta(seconds=UNDO_SECONDS + UNDO_GRACE_SECONDS + 1)
+    RunDraft.objects.filter(pk=draft.pk).update(removed_at=long_ago)
+    wizard.get("review")
+    assert not RunDraft.objects.filter(pk=draft.pk).exists()
+    response = planner_client.post(row_url(wizard, draft), {"action": "restore"}, **HTMX)
+    assert response.status_code == 200
+    assert "Too late to undo" in response.content.decode()
+    assert planner_client.post(row_url(wizard, draft), {"action": "gone"}, **HTMX).status_code == 200
+
+
+def test_review_with_no_rows_shows_a_way_to_author_one(planner_client, wizard):
+    draft = RunDraft.objects.get()
+    planner_client.post(row_url(wizard, draft), {"action": "remove"}, **HTMX)
+    RunDraft.objects.all().delete()
+    response = wizard.get("review")
+    assert response.status_code == 200
+    assert "No runs to review yet." in response.content.decode()
 
 
 def test_other_planners_rows_are_not_reachable(client, wizard, org):

@@ -16,7 +16,13 @@ from inventory.models import InventoryStatus, PartInventory, TrackingType
 from ion_runs.accounts.models import Counter
 from procedures.models import FieldType, ProcedureStep, StepField, VersionStatus
 from runs.models import Run, RunBatch, RunDraft, RunSource, RunStatus, RunStep, RunStepField
-from runs.services import RunCreationError, RunRequest, create_runs, create_runs_from_drafts
+from runs.services import (
+    LIST_CHANGED,
+    RunCreationError,
+    RunRequest,
+    create_runs,
+    create_runs_from_drafts,
+)
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -213,7 +219,14 @@ def test_it_creates_a_quantity_only_run(planner, org):
 def test_it_refuses_a_quantity_below_one(planner, org):
     washers = factories.PartFactory(organisation=org, tracking_type=TrackingType.NONE)
     error = refused(planner, [build(washers, quantity=0)])
-    assert error.rows == {0: ["Quantity must be at least 1."]}
+    assert error.rows == {0: ["Quantity must be between 1 and 1,000,000."]}
+
+
+def test_it_refuses_a_quantity_beyond_a_million_without_touching_the_database(planner, org):
+    washers = factories.PartFactory(organisation=org, tracking_type=TrackingType.NONE)
+    error = refused(planner, [build(washers, quantity=10**12)])
+    assert error.rows == {0: ["Quantity must be between 1 and 1,000,000."]}
+    assert not Run.objects.exists()
 
 
 def test_it_gives_each_build_run_its_own_new_unit(planner, part):
@@ -729,14 +742,71 @@ def test_creating_the_same_drafts_again_returns_the_runs_already_created(planner
 
 def test_it_does_not_create_a_removed_draft(planner, part):
     kept = factories.RunDraftFactory(owner=planner, position=1, data=draft_data(part, name="Kept"))
-    removed = factories.RunDraftFactory(
+    factories.RunDraftFactory(
         owner=planner, position=2, data=draft_data(part, name="Removed"), removed_at=timezone.now()
     )
 
-    runs = create_runs_from_drafts(user=planner, draft_ids=[kept.pk, removed.pk], token=uuid.uuid4())
+    runs = create_runs_from_drafts(user=planner, draft_ids=[kept.pk], token=uuid.uuid4())
 
     assert [r.name for r in runs] == ["Kept"]
     assert list(Run.objects.values_list("name", flat=True)) == ["Kept"]
+
+
+def test_it_creates_nothing_when_the_rows_are_not_the_ones_the_page_showed(planner, part):
+    shown = factories.RunDraftFactory(owner=planner, position=1, data=draft_data(part, name="Shown"))
+    factories.RunDraftFactory(owner=planner, position=2, data=draft_data(part, name="Added in another tab"))
+
+    with pytest.raises(RunCreationError) as refused_:
+        create_runs_from_drafts(user=planner, draft_ids=[shown.pk], token=uuid.uuid4())
+
+    assert refused_.value.batch == [LIST_CHANGED]
+    assert not Run.objects.exists()
+    assert RunDraft.objects.filter(owner=planner).count() == 2
+
+
+def test_another_planners_token_neither_shows_nor_joins_their_runs(planner, org, part):
+    theirs = create_runs(user=planner, requests=[build(part)])
+    colleague = factories.PlannerFactory(organisation=org, export_cleared=True)
+    mine = factories.RunDraftFactory(owner=colleague, data=draft_data(part))
+
+    with pytest.raises(RunCreationError):
+        create_runs_from_drafts(user=colleague, draft_ids=[mine.pk], token=theirs[0].creation_token)
+
+    assert Run.objects.count() == 1
+    assert RunDraft.objects.filter(owner=colleague).exists()
+
+
+def test_it_refuses_values_longer_than_the_database_holds(planner, org):
+    lots = factories.PartFactory(organisation=org, tracking_type=TrackingType.LOT)
+    error = refused(planner, [build(lots, name="N" * 201, lot_number="L" * 101)])
+    assert error.rows == {
+        0: [
+            "Run name is 201 characters long; at most 200 fit.",
+            "Lot number is 101 characters long; at most 100 fit.",
+        ]
+    }
+
+
+def test_it_refuses_a_batch_name_longer_than_the_database_holds(planner, part):
+    error = refused(planner, [build(part)], batch_name="B" * 201)
+    assert error.batch == ["The batch name is 201 characters long; at most 200 fit."]
+
+
+def test_an_auto_name_from_a_long_part_number_and_serial_is_cut_to_fit(planner, org):
+    long_part = factories.PartFactory(organisation=org, number="P" * 100, tracking_type=TrackingType.SERIAL)
+    [run] = create_runs(user=planner, requests=[build(long_part, serial_number="S" * 100)])
+    assert len(run.name) == 200
+    assert run.name.startswith(f"Run {run.number}: PPPP")
+    assert run.name.endswith("…")
+
+
+def test_a_serial_pattern_that_outgrows_the_column_is_refused_at_the_row(planner, org):
+    long_part = factories.PartFactory(
+        organisation=org, number="P" * 100, tracking_type=TrackingType.SERIAL, serial_pattern="{part}-{seq}"
+    )
+    error = refused(planner, [build(long_part)])
+    assert error.rows[0][0].startswith("The serial pattern makes “PPPP")
+    assert not PartInventory.objects.filter(part=long_part).exists()
 
 
 def test_it_does_not_create_another_planners_drafts(planner, org, part):
@@ -800,3 +870,10 @@ def test_a_mixed_batch_takes_the_same_queries_for_one_or_ten_of_each_kind(planne
 
     mix(1, "Warm-up")  # creates the counters once
     assert mix(1, "One") == mix(10, "Ten")
+
+
+def test_a_run_of_a_family_with_a_controlled_version_is_export_controlled(planner, org, part):
+    older = factories.ReleasedVersionFactory(procedure__organisation=org, parts=[part], steps=1)
+    factories.ProcedureVersionFactory(procedure=older.procedure, number=2, export_controlled=True)
+    [run] = create_runs(user=planner, requests=[build(part, older)])
+    assert run.export_controlled

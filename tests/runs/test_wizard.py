@@ -185,6 +185,34 @@ def test_a_typed_serial_already_in_inventory_is_refused_at_the_field(planner_cli
     ]
 
 
+def test_a_serial_taken_by_an_export_controlled_part_is_refused_without_naming_it(
+    client, uncleared_planner, org
+):
+    secret = factories.PartFactory(organisation=org, number="ITAR-GUIDANCE", export_controlled=True)
+    factories.PartInventoryFactory(part=secret, serial_number="SN-0042")
+    part = factories.PartFactory(organisation=org, number="BRKT-OPEN")
+    client.force_login(uncleared_planner)
+    wizard = WizardDriver(client)
+    wizard.post("source", {"source": "build"})
+    wizard.post("part", {"part": part.pk})
+    response = wizard.post("identify", {"serial_number": "SN-0042"})
+    assert errors(response, "serial_number") == ["Serial number SN-0042 is already used in inventory."]
+    assert "ITAR" not in response.content.decode()
+
+
+def test_an_anonymous_visitor_of_a_wizard_step_is_sent_to_log_in_and_back(client):
+    url = reverse("runs:wizard-step", kwargs={"wizard_id": "abcdefgh123", "step": "part"})
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response.url == f"{reverse('accounts:login')}?next={url}"
+
+
+def test_a_signed_in_user_without_the_create_permission_is_refused_a_wizard_step(client, operator):
+    client.force_login(operator)
+    url = reverse("runs:wizard-step", kwargs={"wizard_id": "abcdefgh123", "step": "part"})
+    assert client.get(url).status_code == 403
+
+
 def test_a_typed_serial_on_another_review_row_is_refused(planner_client, part, version):
     WizardDriver(planner_client).author(part=part, procedure=version, identify={"serial_number": "SN-0100"})
     wizard = WizardDriver(planner_client)
@@ -334,9 +362,10 @@ def test_it_requires_login(client):
 def test_pressing_create_twice_creates_once(planner_client, part, version):
     wizard = WizardDriver(planner_client)
     wizard.author(part=part, procedure=version)
-    token = wizard.get("review").context["wizard"]["form"]["token"].value()
-    first = wizard.create(token=token)
-    second = wizard.create(token=token)
+    review = wizard.get("review").context
+    token, shown_rows = review["wizard"]["form"]["token"].value(), review["shown_rows"]
+    first = wizard.create(token=token, shown_rows=shown_rows)
+    second = wizard.create(token=token, shown_rows=shown_rows)
     assert Run.objects.count() == 1
     assert first.url == second.url
 
@@ -381,3 +410,97 @@ def test_the_procedure_page_offers_its_parts_and_keeps_the_procedure(planner_cli
     assert {p.number for p in page.context["parts"]} == {"BRKT-ASSY-001", "BRKT-ASSY-002"}
     choices = planner_client.get(wizard.url("part"), {"part": second.pk}, HTTP_HX_REQUEST="true")
     assert f'value="{version.pk}" checked' in choices.content.decode()
+
+
+def test_a_fresh_wizard_at_review_marks_no_step_done(planner_client):
+    wizard = WizardDriver(planner_client)
+    review = wizard.get("review")
+    assert review.status_code == 200
+    states = {step["name"]: step["state"] for step in review.context["stepper"]}
+    assert states == {
+        "source": "open",
+        "part": "locked",
+        "identify": "locked",
+        "details": "locked",
+        "review": "open",
+    }
+    assert 'class="is-done"' not in review.content.decode()
+
+
+def test_a_jump_past_a_missing_step_lands_on_it_with_a_message(planner_client):
+    wizard = WizardDriver(planner_client)
+    response = wizard.get("details", follow=True)
+    assert response.redirect_chain[-1][0] == wizard.url("source")
+    assert "Complete Source first: Details needs it." in response.content.decode()
+
+
+def test_identify_after_a_part_change_shows_no_errors_and_no_old_unit(planner_client, org, part, version):
+    unit = factories.PartInventoryFactory(part=part, serial_number="SN-OLD-1")
+    other = factories.PartFactory(organisation=org, number="SEAL-OR-214", tracking_type=TrackingType.LOT)
+    wizard = WizardDriver(planner_client)
+    wizard.post("source", {"source": RunSource.ATTACH})
+    wizard.post("part", {"part": part.pk})
+    wizard.post("identify", {"inventory": unit.pk})
+    wizard.post("part", {"part": other.pk})
+
+    identify = wizard.get("identify")
+
+    assert identify.context["wizard"]["form"].errors == {}
+    assert "SN-OLD-1" not in identify.content.decode()
+    assert 'role="alert"' not in identify.content.decode()
+
+
+def test_the_only_runnable_procedure_is_preselected_and_none_stays_a_choice(planner_client, part, version):
+    wizard = WizardDriver(planner_client)
+    wizard.post("source", {"source": "build"})
+    assert (
+        wizard.get("part", data={"part": part.pk}, HTTP_HX_REQUEST="true").context["selected_procedure"]
+        == version.pk
+    )
+    wizard.post("part", {"part": part.pk, "procedure": ""})
+    assert wizard.get("part").context["selected_procedure"] in ("", None)
+
+
+def test_from_a_procedure_with_several_parts_the_preselected_procedure_is_named(planner_client, org, part):
+    second = factories.PartFactory(organisation=org, number="BRKT-ASSY-002")
+    version = factories.ReleasedVersionFactory(
+        procedure__organisation=org, parts=[part, second], title="Bracket build"
+    )
+    wizard = WizardDriver(planner_client, f"?procedure={version.pk}")
+    wizard.post("source", {"source": "build"})
+    body = wizard.get("part").content.decode()
+    assert f"Bracket build · v{version.number}</strong> is preselected" in body
+
+
+def test_an_export_controlled_run_offers_and_accepts_only_cleared_assignees(planner_client, org):
+    secret = factories.PartFactory(organisation=org, number="ITAR-1", export_controlled=True)
+    uncleared = factories.OperatorFactory(organisation=org, username="uncleared-op", first_name="Zebulon")
+    wizard = WizardDriver(planner_client)
+    wizard.post("source", {"source": "build"})
+    wizard.post("part", {"part": secret.pk})
+    wizard.post("identify", {"serial_auto": "on"})
+    details = wizard.get("details")
+    assert "Zebulon" not in details.content.decode()
+    response = wizard.post("details", {"name_auto": "on", "assigned_to": f"user:{uncleared.pk}"})
+    assert errors(response, "assigned_to") == [
+        "Only export-cleared people can be assigned an export-controlled run."
+    ]
+
+
+def test_a_typed_lot_that_exists_for_the_part_is_refused_at_the_field(planner_client, org):
+    seals = factories.PartFactory(organisation=org, number="SEAL-1", tracking_type=TrackingType.LOT)
+    factories.PartInventoryFactory(part=seals, serial_number="", lot_number="L2600-17", quantity=40)
+    wizard = WizardDriver(planner_client)
+    wizard.post("source", {"source": "build"})
+    wizard.post("part", {"part": seals.pk})
+    response = wizard.post("identify", {"lot_number": "L2600-17", "quantity": 5})
+    assert errors(response, "lot_number") == ["Lot L2600-17 already exists for this part."]
+
+
+def test_the_inventory_picker_names_a_units_open_run(planner_client, org, part, version):
+    unit = factories.PartInventoryFactory(part=part, serial_number="SN-BUSY")
+    run = factories.RunFactory(organisation=org, part=part, part_inventory=unit)
+    wizard = WizardDriver(planner_client)
+    wizard.post("source", {"source": RunSource.ATTACH})
+    wizard.post("part", {"part": part.pk})
+    assert f"has open run #{run.number}" in wizard.get("identify").content.decode()

@@ -39,10 +39,13 @@ class WizardDriver:
         assert response.status_code == 302, response.context["wizard"]["form"].errors
         return response
 
-    def create(self, batch_name: str = "", token: str | None = None):
-        review = self.get("review")
-        token = token or review.context["wizard"]["form"]["token"].value()
-        data = {"token": token}
+    def create(self, batch_name: str = "", token: str | None = None, shown_rows: str | None = None):
+        """Press Create on Review; a second press re-sends what the page held the first time."""
+        if token is None or shown_rows is None:
+            review = self.get("review")
+            token = token or review.context["wizard"]["form"]["token"].value()
+            shown_rows = review.context["shown_rows"] if shown_rows is None else shown_rows
+        data = {"token": token, "shown_rows": shown_rows}
         if batch_name:
             data |= {"batch": "on", "batch_name": batch_name}
         return self.post("review", data)

@@ -298,13 +298,16 @@ class Command(BaseCommand):
         for i, part in enumerate(Part.objects.filter(organisation=org, pk__in=released)):
             for j in range(2):
                 k = i * 2 + j
+                # Oscar is not export cleared: export-controlled work goes to Mei instead.
+                controlled = part.export_controlled or released[part.pk].export_controlled
+                assignee = people["tech2" if controlled else "operator"]
                 requests.append(
                     RunRequest(
                         part_id=part.pk,
                         procedure_version_id=released[part.pk].pk,
                         quantity=25 if part.tracking_type != S else 1,
                         due_date=today + datetime.timedelta(days=(k % 15) - 4) if k % 5 else None,
-                        assigned_user_id=people["operator"].pk if k % 4 == 1 else None,
+                        assigned_user_id=assignee.pk if k % 4 == 1 else None,
                         assigned_team_id=teams[k % 2].pk if k % 4 == 2 else None,
                         attributes={
                             "priority": ["Routine", "Expedite", "Hot"][k % 3],

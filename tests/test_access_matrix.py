@@ -1,0 +1,522 @@
+"""Who gets what at every URL: an access matrix built from the URL resolver.
+
+Every named URL pattern has an entry here saying how to build its URL from objects of one
+organisation and what each role gets for a GET (and, for views that change things, a POST).
+A pattern without an entry fails `test_every_named_url_is_in_the_matrix`, so a new view
+cannot ship without deciding who may open it.
+
+The roles each differ from the owner in one way, so a wrong answer points at one check:
+the teammate does not own the drafts, the operator may not create runs, the uncleared user
+is not export cleared, the outsider belongs to another organisation (and holds every
+permission there, so only organisation scoping can stop them) and the staff member is the
+organisation's admin. The organisation's part, procedure, unit and run are all export
+controlled, so the uncleared user must get a 404 on each of them (SPEC §6).
+"""
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import NamedTuple
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.apps import apps
+from django.contrib import admin
+from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
+
+from runs.models import Run, RunDraft
+from tests import factories
+from tests.runs.wizard_steps import WizardDriver
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ("anonymous", "owner", "teammate", "operator", "uncleared", "outsider", "staff")
+
+# Answers, as `answer()` names a response.
+OK = "200"
+FORBIDDEN = "403"
+NOT_FOUND = "404"
+NOT_ALLOWED = "405"
+LOGIN = "login"  # 302 to the login page, with ?next= the requested path
+ADMIN_LOGIN = "admin login"  # 302 to the admin's login page, with ?next= the requested path
+TO_WIZARD = "→ runs:wizard-step"
+TO_HOME = "→ home"
+TO_POOL = "→ runs:pool"
+TO_LOGIN_PAGE = "→ accounts:login"  # after logging out: the login page, nothing to come back to
+ADMIN_MISSING = "→ admin:index"  # the admin's "doesn't exist. Perhaps it was deleted?" redirect
+
+
+def answer(response, requested: str) -> str:
+    """A response as one word of the matrix: its status, or where it redirects."""
+    if response.status_code not in (301, 302):
+        return str(response.status_code)
+    target = urlsplit(response.url)
+    back = parse_qs(target.query).get("next")
+    if target.path == reverse("accounts:login") and back:
+        return LOGIN if back == [requested] else f"login, next={back}"
+    if target.path == reverse("admin:login") and back:
+        return ADMIN_LOGIN if back == [requested] else f"admin login, next={back}"
+    return f"→ {resolve(target.path).view_name}"
+
+
+class World:
+    """One organisation's objects and the people around them, made when a test first asks."""
+
+    def __init__(self, org, other_org):
+        self.org, self.other_org = org, other_org
+        self.clients: dict[str, Client] = {}
+
+    # -- people -----------------------------------------------------------------------
+
+    @cached_property
+    def owner(self):
+        return factories.PlannerFactory(organisation=self.org, username="owner", export_cleared=True)
+
+    @cached_property
+    def teammate(self):
+        return factories.PlannerFactory(organisation=self.org, username="teammate", export_cleared=True)
+
+    @cached_property
+    def operator(self):
+        return factories.OperatorFactory(organisation=self.org, username="operator", export_cleared=True)
+
+    @cached_property
+    def uncleared(self):
+        return factories.PlannerFactory(
+            organisation=self.org, username="uncleared", groups=["Planner", "Operator"]
+        )
+
+    @cached_property
+    def outsider(self):
+        return factories.PlannerFactory(
+            organisation=self.other_org,
+            username="outsider",
+            export_cleared=True,
+            is_staff=True,
+            groups=["Planner", "Operator", "Admin"],
+        )
+
+    @cached_property
+    def staff(self):
+        return factories.UserFactory(
+            organisation=self.org, username="staff", export_cleared=True, is_staff=True, groups=["Admin"]
+        )
+
+    def client(self, role: str) -> Client:
+        if role not in self.clients:
+            self.clients[role] = Client()
+            if role != "anonymous":
+                self.clients[role].force_login(getattr(self, role))
+        return self.clients[role]
+
+    # -- the organisation's things --------------------------------------------------------
+
+    @cached_property
+    def team(self):
+        members = [self.owner, self.teammate, self.operator, self.uncleared]
+        return factories.TeamFactory(organisation=self.org, name="Final Assembly", members=members)
+
+    @cached_property
+    def part(self):
+        return factories.PartFactory(organisation=self.org, number="ITAR-BRKT-1", export_controlled=True)
+
+    @cached_property
+    def version(self):
+        return factories.ReleasedVersionFactory(
+            procedure__organisation=self.org, parts=[self.part], export_controlled=True, steps=1
+        )
+
+    @cached_property
+    def step(self):
+        return self.version.steps.get()
+
+    @cached_property
+    def unit(self):
+        return factories.PartInventoryFactory(part=self.part, serial_number="SN-ITAR-1")
+
+    @cached_property
+    def run(self):
+        """An open, unassigned run, as the owner's Create made it."""
+        return factories.RunFactory(
+            organisation=self.org,
+            part=self.part,
+            procedure_version=self.version,
+            export_controlled=True,
+            created_by=self.owner,
+            creation_token=uuid.uuid4(),
+        )
+
+    @cached_property
+    def batch(self):
+        return factories.RunBatchFactory(organisation=self.org)
+
+    @cached_property
+    def attribute(self):
+        return factories.RunAttributeDefinitionFactory(organisation=self.org)
+
+    @cached_property
+    def wizard(self) -> WizardDriver:
+        """The owner's wizard, walked to Review: its steps hold data and it has left one row."""
+        driver = WizardDriver(self.client("owner"))
+        driver.author(part=self.part, procedure=self.version)
+        return driver
+
+    @cached_property
+    def draft(self) -> RunDraft:
+        self.wizard  # noqa: B018 — authoring the row is what makes it
+        return RunDraft.objects.get(owner=self.owner)
+
+    @cached_property
+    def planner_group(self):
+        return Group.objects.get(name="Planner")
+
+    @cached_property
+    def access_attempt(self):
+        return apps.get_model("axes", "AccessAttempt").objects.create(
+            username="owner", ip_address="10.0.0.1", failures_since_start=1
+        )
+
+    @cached_property
+    def access_log(self):
+        return apps.get_model("axes", "AccessLog").objects.create(username="owner", ip_address="10.0.0.1")
+
+    @cached_property
+    def access_failure_log(self):
+        return apps.get_model("axes", "AccessFailureLog").objects.create(
+            username="owner", ip_address="10.0.0.1"
+        )
+
+
+@pytest.fixture
+def world(org, other_org, settings):
+    # Nobody logs in with a password here: a fast hasher keeps the many users cheap.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    return World(org, other_org)
+
+
+def row(*answers: str) -> dict[str, str]:
+    """One line of the matrix: the answers in the order of ROLES."""
+    assert len(answers) == len(ROLES)
+    return dict(zip(ROLES, answers, strict=True))
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    url: Callable[[World], str]
+    get: dict[str, str]
+    variant: str = ""
+    # For views that change things: what a POST gets, with which data, and what must stay
+    # as it was whenever the POST is refused.
+    post: dict[str, str] | None = None
+    post_data: Callable[[World], dict] = field(default=lambda w: {})
+    state: Callable[[World], object] = field(default=lambda w: None)
+
+    @property
+    def id(self) -> str:
+        return f"{self.name}[{self.variant}]" if self.variant else self.name
+
+
+def wizard_step(step: str) -> Callable[[World], str]:
+    return lambda w: reverse("runs:wizard-step", args=[w.wizard.wizard_id, step])
+
+
+def draft_row_url(w: World) -> str:
+    return reverse("runs:draft-row", args=[w.draft.pk]) + f"?wizard={w.wizard.wizard_id}"
+
+
+def draft_state(w: World):
+    draft = RunDraft.objects.filter(pk=w.draft.pk).values("removed_at", "data").first()
+    return draft, RunDraft.objects.count()
+
+
+def run_state(w: World):
+    return Run.objects.filter(pk=w.run.pk).values("assigned_user", "assigned_team", "status").get()
+
+
+# The wizard lives in the owner's session: anyone else opening the owner's wizard URL gets a
+# wizard of their own under that id, so only its first step, never the owner's data.
+NOT_REACHED = row(LOGIN, OK, TO_WIZARD, FORBIDDEN, TO_WIZARD, TO_WIZARD, TO_WIZARD)
+
+# Each row() reads: anonymous, owner, teammate, operator, uncleared, outsider, staff.
+APP_ENTRIES = [
+    Entry("home", lambda w: reverse("home"), row(LOGIN, OK, OK, OK, OK, OK, OK)),
+    Entry("accounts:login", lambda w: reverse("accounts:login"), row(OK, *[TO_HOME] * 6)),
+    Entry(
+        "accounts:logout",
+        lambda w: reverse("accounts:logout"),
+        row(*[NOT_ALLOWED] * 7),
+        post=row(*[TO_LOGIN_PAGE] * 7),
+    ),
+    Entry("runs:list", lambda w: reverse("runs:list"), row(LOGIN, OK, OK, OK, OK, OK, OK)),
+    Entry(
+        "runs:detail",
+        lambda w: reverse("runs:detail", args=[w.run.number]),
+        row(LOGIN, OK, OK, OK, NOT_FOUND, NOT_FOUND, OK),
+    ),
+    Entry("runs:my-work", lambda w: reverse("runs:my-work"), row(LOGIN, OK, OK, OK, OK, OK, OK)),
+    # Only members see a team's queue; the staff member is not one.
+    Entry(
+        "runs:team-queue",
+        lambda w: reverse("runs:team-queue", args=[w.team.pk]),
+        row(LOGIN, OK, OK, OK, OK, NOT_FOUND, NOT_FOUND),
+    ),
+    Entry("runs:pool", lambda w: reverse("runs:pool"), row(LOGIN, OK, OK, OK, OK, OK, OK)),
+    # Picking up is the operators' (and admins') job; planners may not.
+    Entry(
+        "runs:pick-up",
+        lambda w: reverse("runs:pick-up", args=[w.run.number]),
+        row(LOGIN, FORBIDDEN, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED),
+        post=row(LOGIN, FORBIDDEN, FORBIDDEN, TO_POOL, NOT_FOUND, NOT_FOUND, TO_POOL),
+        state=run_state,
+    ),
+    Entry("runs:schedule", lambda w: reverse("runs:schedule"), row(LOGIN, OK, OK, OK, OK, OK, OK)),
+    Entry(
+        "runs:new",
+        lambda w: reverse("runs:new"),
+        row(LOGIN, TO_WIZARD, TO_WIZARD, FORBIDDEN, TO_WIZARD, TO_WIZARD, TO_WIZARD),
+    ),
+    Entry(
+        "runs:new",
+        lambda w: reverse("runs:new") + f"?procedure={w.version.pk}",
+        row(LOGIN, TO_WIZARD, TO_WIZARD, FORBIDDEN, NOT_FOUND, NOT_FOUND, TO_WIZARD),
+        variant="from a procedure",
+    ),
+    Entry(
+        "runs:new",
+        lambda w: reverse("runs:new") + f"?inventory={w.unit.pk}",
+        row(LOGIN, TO_WIZARD, TO_WIZARD, FORBIDDEN, NOT_FOUND, NOT_FOUND, TO_WIZARD),
+        variant="from a unit",
+    ),
+    Entry(
+        "runs:wizard-step",
+        wizard_step("source"),
+        row(LOGIN, OK, OK, FORBIDDEN, OK, OK, OK),
+        variant="source",
+        post=row(LOGIN, TO_WIZARD, TO_WIZARD, FORBIDDEN, TO_WIZARD, TO_WIZARD, TO_WIZARD),
+        post_data=lambda w: {f"{w.wizard.prefix}-current_step": "source", "source-source": "build"},
+    ),
+    Entry("runs:wizard-step", wizard_step("part"), NOT_REACHED, variant="part"),
+    Entry("runs:wizard-step", wizard_step("identify"), NOT_REACHED, variant="identify"),
+    Entry("runs:wizard-step", wizard_step("details"), NOT_REACHED, variant="details"),
+    # Review lists the requester's own rows (none, for everyone but the owner) and always answers.
+    Entry(
+        "runs:wizard-step",
+        wizard_step("review"),
+        row(LOGIN, OK, OK, FORBIDDEN, OK, OK, OK),
+        variant="review",
+    ),
+    Entry(
+        "runs:wizard-step",
+        wizard_step("done"),
+        row(LOGIN, TO_WIZARD, TO_WIZARD, FORBIDDEN, TO_WIZARD, TO_WIZARD, TO_WIZARD),
+        variant="done",
+    ),
+    # A row is its owner's alone, whoever else may create runs.
+    Entry(
+        "runs:draft-row",
+        lambda w: draft_row_url(w) + "&mode=edit",
+        row(LOGIN, OK, NOT_FOUND, FORBIDDEN, NOT_FOUND, NOT_FOUND, NOT_FOUND),
+        post=row(LOGIN, TO_WIZARD, NOT_FOUND, FORBIDDEN, NOT_FOUND, NOT_FOUND, NOT_FOUND),
+        post_data=lambda w: {"action": "remove"},
+        state=draft_state,
+    ),
+    Entry(
+        "runs:created",
+        lambda w: reverse("runs:created", args=[w.run.creation_token]),
+        row(LOGIN, OK, OK, OK, NOT_FOUND, NOT_FOUND, OK),
+    ),
+    Entry("procedures:list", lambda w: reverse("procedures:list"), row(LOGIN, OK, OK, OK, OK, OK, OK)),
+    Entry(
+        "procedures:detail",
+        lambda w: reverse("procedures:detail", args=[w.version.pk]),
+        row(LOGIN, OK, OK, OK, NOT_FOUND, NOT_FOUND, OK),
+    ),
+    Entry("inventory:list", lambda w: reverse("inventory:list"), row(LOGIN, OK, OK, OK, OK, OK, OK)),
+    Entry(
+        "inventory:detail",
+        lambda w: reverse("inventory:detail", args=[w.unit.pk]),
+        row(LOGIN, OK, OK, OK, NOT_FOUND, NOT_FOUND, OK),
+    ),
+]
+
+
+# The admin is for staff: everyone else is sent to its login page. Both staff members hold
+# the Admin group's permissions; the outsider's are for another organisation.
+def for_staff(staff: str, outsider: str) -> dict[str, str]:
+    return row(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, outsider, staff)
+
+
+def admin_url(name: str, *args) -> Callable[[World], str]:
+    return lambda w: reverse(f"admin:{name}", args=[arg(w) if callable(arg) else arg for arg in args])
+
+
+ADMIN_SITE_ENTRIES = [
+    Entry("admin:index", admin_url("index"), for_staff(OK, OK)),
+    # The login page tells a logged-in non-staff user they are not authorised; staff go in.
+    Entry("admin:login", admin_url("login"), row(OK, OK, OK, OK, OK, ADMIN_MISSING, ADMIN_MISSING)),
+    Entry(
+        "admin:logout",
+        admin_url("logout"),
+        row(ADMIN_MISSING, *[ADMIN_MISSING] * 4, NOT_ALLOWED, NOT_ALLOWED),
+    ),
+    Entry("admin:password_change", admin_url("password_change"), for_staff(OK, OK)),
+    Entry("admin:password_change_done", admin_url("password_change_done"), for_staff(OK, OK)),
+    Entry(
+        "admin:autocomplete",
+        lambda w: (
+            reverse("admin:autocomplete")
+            + "?app_label=inventory&model_name=partinventory&field_name=part&term=ITAR"
+        ),
+        for_staff(OK, OK),
+    ),
+    Entry("admin:jsi18n", admin_url("jsi18n"), for_staff(OK, OK)),
+    # No model has a page outside the admin, so "view on site" has nowhere to go; if one
+    # gains get_absolute_url, the outsider must still not be sent to another organisation's.
+    Entry(
+        "admin:view_on_site",
+        admin_url("view_on_site", lambda w: ContentType.objects.get_for_model(Run).pk, lambda w: w.run.pk),
+        for_staff(NOT_FOUND, NOT_FOUND),
+    ),
+    Entry(
+        "admin:auth_user_password_change",
+        admin_url("auth_user_password_change", lambda w: w.teammate.pk),
+        for_staff(OK, NOT_FOUND),
+    ),
+    *[
+        Entry(
+            "admin:app_list",
+            admin_url("app_list", label),
+            for_staff(answer, answer),
+            variant=label,
+        )
+        for label, answer in [
+            ("auth", NOT_FOUND),
+            ("axes", NOT_FOUND),
+            ("accounts", OK),
+            ("inventory", OK),
+            ("procedures", OK),
+            ("runs", OK),
+        ]
+    ],
+]
+
+
+class AdminModel(NamedTuple):
+    """A model registered in the admin, as the organisation's admin meets it.
+
+    `obj` is the organisation's object of that kind; `may` what the Admin group may do with
+    the model (view, add, change, delete); `scoped` whether the admin limits it to the
+    organisation (auth groups and login records are site-wide); `refused` actions refused
+    on this very object although the model allows them.
+    """
+
+    obj: Callable[[World], object]
+    may: str
+    scoped: bool = True
+    refused: tuple[str, ...] = ()
+
+
+ADMIN_MODELS = {
+    "auth.group": AdminModel(lambda w: w.planner_group, "", scoped=False),
+    "axes.accessattempt": AdminModel(lambda w: w.access_attempt, "", scoped=False),
+    "axes.accesslog": AdminModel(lambda w: w.access_log, "", scoped=False),
+    "axes.accessfailurelog": AdminModel(lambda w: w.access_failure_log, "", scoped=False),
+    "accounts.organisation": AdminModel(lambda w: w.org, ""),
+    "accounts.user": AdminModel(lambda w: w.teammate, "vacd"),
+    "accounts.team": AdminModel(lambda w: w.team, "vacd"),
+    "inventory.part": AdminModel(lambda w: w.part, "vacd"),
+    "inventory.partinventory": AdminModel(lambda w: w.unit, "vacd"),
+    "procedures.procedureversion": AdminModel(lambda w: w.version, "vacd"),
+    # The version is released, so its steps are read-only: viewed, never deleted.
+    "procedures.procedurestep": AdminModel(lambda w: w.step, "vacd", refused=("delete",)),
+    # Runs are made by create_runs(), never in the admin.
+    "runs.run": AdminModel(lambda w: w.run, "v-cd"),
+    "runs.runbatch": AdminModel(lambda w: w.batch, "vacd"),
+    "runs.runattributedefinition": AdminModel(lambda w: w.attribute, "vacd"),
+    # Planners' review rows: for superusers (support) only.
+    "runs.rundraft": AdminModel(lambda w: w.draft, ""),
+}
+
+
+def admin_model_entries() -> list[Entry]:
+    entries = []
+    for label, model in ADMIN_MODELS.items():
+        prefix = label.replace(".", "_")
+        sees = "v" in model.may or "c" in model.may
+        allowed = {"changelist": sees, "add": "a" in model.may, "change": sees, "history": sees}
+        allowed["delete"] = "d" in model.may
+        for action, ok in allowed.items():
+            staff = OK if ok and action not in model.refused else FORBIDDEN
+            outsider = OK if ok else FORBIDDEN
+            # Another organisation's object "doesn't exist" for the outsider: the history page
+            # looks it up before checking permissions, the change and delete pages after.
+            if model.scoped and ((action in ("change", "delete") and ok) or action == "history"):
+                outsider = ADMIN_MISSING
+            args = [] if action in ("changelist", "add") else [lambda w, obj=model.obj: obj(w).pk]
+            url = admin_url(f"{prefix}_{action}", *args)
+            entries.append(Entry(f"admin:{prefix}_{action}", url, for_staff(staff, outsider)))
+    return entries
+
+
+ENTRIES = APP_ENTRIES + ADMIN_SITE_ENTRIES + admin_model_entries()
+
+
+def named_patterns(patterns=None, namespace: str = "") -> set[str]:
+    """Every named URL pattern, with its namespaces ("runs:detail")."""
+    names = set()
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        if isinstance(pattern, URLResolver):
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            names |= named_patterns(pattern.url_patterns, inner)
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            names.add(namespace + pattern.name)
+    return names
+
+
+def test_every_named_url_is_in_the_matrix():
+    assert named_patterns() == {entry.name for entry in ENTRIES}
+
+
+def test_every_admin_model_is_in_the_matrix():
+    assert {model._meta.label_lower for model in admin.site._registry} == set(ADMIN_MODELS)
+
+
+def test_the_matrix_has_one_entry_per_pattern_and_variant():
+    ids = [entry.id for entry in ENTRIES]
+    assert len(ids) == len(set(ids))
+
+
+@pytest.mark.parametrize("role", ["teammate", "uncleared", "outsider", "staff"])
+def test_the_owners_rows_are_on_nobody_elses_review(world, role):
+    url = reverse("runs:wizard-step", args=[world.wizard.wizard_id, "review"])
+    response = world.client(role).get(url)
+    assert str(world.draft.pk) not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("entry", "role"), [pytest.param(e, r, id=f"{e.id}-{r}") for e in ENTRIES for r in ROLES]
+)
+def test_get(world, entry, role):
+    url = entry.url(world)
+    response = world.client(role).get(url)
+    assert answer(response, url) == entry.get[role]
+
+
+@pytest.mark.parametrize(
+    ("entry", "role"), [pytest.param(e, r, id=f"{e.id}-{r}") for e in ENTRIES if e.post for r in ROLES]
+)
+def test_post(world, entry, role):
+    url = entry.url(world)
+    data = entry.post_data(world)
+    before = entry.state(world)
+    client = world.client(role)
+    response = client.post(url, data)
+    expected = entry.post[role]
+    assert answer(response, url) == expected
+    if expected in (LOGIN, FORBIDDEN, NOT_FOUND, NOT_ALLOWED):
+        assert entry.state(world) == before, "a refused POST changed something"
