@@ -1,13 +1,20 @@
-"""How long the Review step takes to render 500 rows, in server time.
+"""How long the Review step takes to render 500 rows, and Create of 500 rows, in server time.
 
-Run against PostgreSQL (a throwaway test database is created and dropped):
+`bash bench/run bench/review_rows.py` starts a throwaway PostgreSQL and runs this; or against
+a server of your own (a test database is created there and dropped):
 
     DATABASE_URL=postgres://USER@HOST:PORT/ion_runs .venv/bin/python bench/review_rows.py
 
-Target (issue 4): under 300 ms for 500 rows.
+Targets (issue 10): Review of 500 rows under 150 ms; Create of 500 rows from Review end to end
+(the POST of the Review form and the GET of the created page it redirects to) under 2 s.
+ROWS, REPEAT, CREATES and STEPS scale it; PROFILE=1 prints a profile of one Review request.
 """
 
+import cProfile
+import html
 import os
+import pstats
+import re
 import statistics
 import sys
 import time
@@ -26,6 +33,9 @@ from django.test.utils import CaptureQueriesContext, setup_test_environment  # n
 
 ROWS = int(os.environ.get("ROWS", "500"))
 REPEAT = int(os.environ.get("REPEAT", "15"))
+CREATES = int(os.environ.get("CREATES", "5"))
+STEPS = int(os.environ.get("STEPS", "10"))
+PROFILE = os.environ.get("PROFILE") == "1"
 
 
 def main() -> None:
@@ -39,34 +49,42 @@ def main() -> None:
         planner = factories.PlannerFactory(organisation=org, export_cleared=True)
         team = factories.TeamFactory(organisation=org)
         parts = factories.PartFactory.create_batch(20, organisation=org)
-        version = factories.ReleasedVersionFactory(procedure__organisation=org, parts=parts, steps=10)
-        RunDraft.objects.bulk_create(
-            RunDraft(
-                organisation=org,
-                owner=planner,
-                position=i,
-                data={
-                    "source": "build",
-                    "part": parts[i % 20].pk,
-                    "procedure": version.pk,
-                    "tracking_type": "serial",
-                    "serial_number": f"SN-{i:05d}",
-                    "quantity": 1,
-                    "name": "",
-                    "due_date": "2026-12-01",
-                    "export_controlled": False,
-                    "assigned_user": None,
-                    "assigned_team": team.pk,
-                    "attributes": {},
-                },
+        version = factories.ReleasedVersionFactory(procedure__organisation=org, parts=parts, steps=STEPS)
+
+        def make_drafts(prefix: str) -> None:
+            RunDraft.objects.bulk_create(
+                RunDraft(
+                    organisation=org,
+                    owner=planner,
+                    position=i,
+                    data={
+                        "source": "build",
+                        "part": parts[i % 20].pk,
+                        "procedure": version.pk,
+                        "tracking_type": "serial",
+                        "serial_number": f"{prefix}-{i:05d}",
+                        "quantity": 1,
+                        "name": "",
+                        "due_date": "2026-12-01",
+                        "export_controlled": False,
+                        "assigned_user": None,
+                        "assigned_team": team.pk,
+                        "attributes": {},
+                    },
+                )
+                for i in range(ROWS)
             )
-            for i in range(ROWS)
-        )
+
+        make_drafts("SN")
         client = Client()
         client.force_login(planner)
         start = client.get("/runs/new/")
         review_url = start.url.replace("/source/", "/review/")
         client.get(review_url)  # warm caches and templates
+        if PROFILE:
+            profiler = cProfile.Profile()
+            profiler.runcall(client.get, review_url)
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
         timings = []
         for _ in range(REPEAT):
             with CaptureQueriesContext(connection) as queries:
@@ -79,8 +97,50 @@ def main() -> None:
             f"  median {statistics.median(timings):.0f} ms, best {min(timings):.0f} ms, "
             f"worst {max(timings):.0f} ms, {len(queries)} queries per request"
         )
+        measure_create(client, review_url, make_drafts)
     finally:
         connection.creation.destroy_test_db(test_db, verbosity=0)
+
+
+def hidden_fields(page: str) -> dict[str, str]:
+    """The hidden inputs of a page, as a browser posts them with the Review form."""
+    fields = {}
+    for tag in re.findall(r"<input\b[^>]*>", page):
+        attrs = dict(re.findall(r'([\w-]+)="([^"]*)"', tag))
+        if attrs.get("type") == "hidden" and "name" in attrs:
+            fields[attrs["name"]] = html.unescape(attrs.get("value", ""))
+    return fields
+
+
+def measure_create(client, review_url: str, make_drafts) -> None:
+    """Press Create on a Review of ROWS rows: the POST, and the created page it redirects to."""
+    from runs.models import Run
+
+    timings, post_timings, queries_per_create = [], [], []
+    for attempt in range(CREATES + 1):  # the first one warms up
+        if attempt:
+            make_drafts(f"SN{attempt}")
+        fields = hidden_fields(client.get(review_url).content.decode())
+        before = Run.objects.count()
+        with CaptureQueriesContext(connection) as queries:
+            began = time.perf_counter()
+            response = client.post(review_url, fields)
+            posted = time.perf_counter()
+            assert response.status_code == 302 and "/created/" in response.url, response.status_code
+            created = client.get(response.url)
+            ended = time.perf_counter()
+        assert created.status_code == 200 and Run.objects.count() - before == ROWS
+        if attempt:
+            timings.append(ended - began)
+            post_timings.append(posted - began)
+            queries_per_create.append(len(queries))
+    print(f"Create from Review, {ROWS} rows of {STEPS} steps, {CREATES} times on {connection.vendor}:")
+    print(
+        f"  median {statistics.median(timings):.2f} s (POST {statistics.median(post_timings):.2f} s, "
+        f"created page {statistics.median(timings) - statistics.median(post_timings):.2f} s), "
+        f"best {min(timings):.2f} s, worst {max(timings):.2f} s, "
+        f"{max(queries_per_create)} queries"
+    )
 
 
 if __name__ == "__main__":

@@ -190,6 +190,7 @@ def pages(team):
         ("Runs", "/runs/", {}),
         ("Runs, htmx page 2", "/runs/?page=2", {"HTTP_HX_REQUEST": "true"}),
         ("Runs, page 1000", "/runs/?page=1000", {}),
+        ("Runs, page 1000 by cursor", page_1000_by_cursor, {}),
         ("Runs, search serial", "/runs/?q=SN-0042424", {}),
         ("Runs, search text", "/runs/?q=PN-0042", {}),
         (
@@ -209,6 +210,18 @@ def pages(team):
     ]
 
 
+def page_1000_by_cursor(user) -> str:
+    """The URL page 999's Next link gives: the runs after the 49,950th, newest first."""
+    from django.utils.http import urlencode
+
+    from runs.access import visible_runs
+    from runs.run_filters import SORTS
+    from runs.views import PAGE_SIZE, Cursor
+
+    runs = visible_runs(user).order_by(*SORTS["-created"][1])
+    return "/runs/?" + urlencode({"after": Cursor.of(runs[999 * PAGE_SIZE - 1])})
+
+
 def measure(planner, operator, team) -> None:
     clients = {}
     for name, user in (("planner", planner), ("operator", operator)):
@@ -217,15 +230,16 @@ def measure(planner, operator, team) -> None:
     rows = []
     for label, url, headers in pages(team):
         cells = [label]
-        for client in clients.values():
-            client.get(url, **headers)  # warm caches and templates
+        for user, client in clients.items():
+            target = url(planner if user == "planner" else operator) if callable(url) else url
+            client.get(target, **headers)  # warm caches and templates
             timings = []
             for _ in range(REPEAT):
                 with CaptureQueriesContext(connection) as queries:
                     began = time.perf_counter()
-                    response = client.get(url, **headers)
+                    response = client.get(target, **headers)
                     timings.append((time.perf_counter() - began) * 1000)
-                assert response.status_code == 200, (url, response.status_code)
+                assert response.status_code == 200, (target, response.status_code)
             cells += [f"{statistics.median(timings):.0f}", str(len(queries))]
         rows.append(cells)
     print(f"Median server time of {REPEAT} requests (ms) and queries per request:")

@@ -135,7 +135,7 @@ class IdentifyForm(forms.Form):
             elif not cleaned.get("serial_auto"):
                 self.add_error("serial_number", "Type a serial number or check Auto-generated.")
         else:
-            if not cleaned.get("quantity"):
+            if not cleaned.get("quantity") and "quantity" not in self.errors:
                 self.add_error("quantity", "Enter how many units this run makes.")
             cleaned["serial_number"] = ""
         if tracking == TrackingType.LOT:

@@ -24,7 +24,8 @@ from inventory.models import InventoryStatus, Part, PartInventory, TrackingType
 from ion_runs.accounts.models import Team, User
 from procedures.models import ProcedureVersion, VersionStatus, has_export_controlled_version
 from runs import forms
-from runs.models import Run, RunDraft, RunSource
+from runs.models import Run, RunAttributeDefinition, RunDraft, RunSource
+from runs.views import display_value
 
 WIZARD_ID = re.compile(r"^[A-Za-z0-9_-]{8,32}$")
 REVIEW_TEMPLATE = "runs/wizard/review.html"
@@ -40,7 +41,23 @@ class ReviewRow:
     newer_procedure: ProcedureVersion | None
     unit: PartInventory | None
     assignee: User | Team | None
+    attribute_labels: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+
+    @property
+    def attributes(self) -> list[tuple[str, str]]:
+        """(label, shown value) of each custom attribute, so rows can be checked at a glance."""
+        values = self.data.get("attributes") or {}
+        return [(self.attribute_labels.get(key, key), display_value(value)) for key, value in values.items()]
+
+    @property
+    def due_date(self) -> datetime.date | None:
+        due = self.data.get("due_date")
+        return datetime.date.fromisoformat(due) if due else None
+
+    @property
+    def assignee_is_team(self) -> bool:
+        return isinstance(self.assignee, Team)
 
     @property
     def data(self) -> dict:
@@ -101,6 +118,11 @@ def review_rows(user, problems: dict | None = None, drafts=None) -> dict:
     units = PartInventory.objects.filter(organisation_id=org).in_bulk(wanted["inventory"])
     users = User.objects.filter(organisation_id=org).in_bulk(wanted["assigned_user"])
     teams = Team.objects.filter(organisation_id=org).in_bulk(wanted["assigned_team"])
+    attribute_labels = (
+        dict(RunAttributeDefinition.objects.filter(organisation_id=org).values_list("key", "label"))
+        if any(d.data.get("attributes") for d in drafts)
+        else {}
+    )
     rows = []
     for draft in drafts:
         version = versions.get(draft.data.get("procedure"))
@@ -114,6 +136,7 @@ def review_rows(user, problems: dict | None = None, drafts=None) -> dict:
                 unit=units.get(draft.data.get("inventory")),
                 assignee=users.get(draft.data.get("assigned_user"))
                 or teams.get(draft.data.get("assigned_team")),
+                attribute_labels=attribute_labels,
                 problems=problems.get(draft.pk, []),
             )
         )

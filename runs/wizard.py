@@ -15,6 +15,7 @@ from django.core.exceptions import SuspiciousOperation
 from django.db.models import Max
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 from formtools.wizard.views import NamedUrlSessionWizardView
@@ -231,12 +232,17 @@ class NewRunWizard(LoginRequiredMixin, PermissionRequiredMixin, NamedUrlSessionW
                 parts = Part.objects.visible_to(self.request.user).filter(
                     procedure_versions=self.prefill["procedure"]
                 )[: forms.PICKER_LIMIT]
-            return {"query": query, "parts": parts, "selected_part": None}
+            # A search keeps the part the planner has picked (htmx sends its radio along).
+            picked = as_pk(self.request.GET.get("part-part"))
+            selected = picked and Part.objects.visible_to(self.request.user).filter(pk=picked).first()
+            return {"query": query, "parts": parts, "selected_part": selected or None}
         part = self.chosen_part()
+        picked = as_pk(self.request.GET.get("identify-inventory"))
+        selected = picked and forms.units_of(self.request.user, part).filter(pk=picked).first()
         return {
             "query": query,
             "units": forms.search_inventory(self.request.user, part, query),
-            "selected_unit": None,
+            "selected_unit": selected or None,
         }
 
     def get_context_data(self, form, **kwargs):
@@ -281,6 +287,10 @@ class NewRunWizard(LoginRequiredMixin, PermissionRequiredMixin, NamedUrlSessionW
     # -- moving between steps -------------------------------------------------------
 
     def post(self, *args, **kwargs):
+        if self.request.POST.get("discard_rows") and self.steps.current == "review":
+            discarded, _ = RunDraft.objects.filter(owner=self.request.user).delete()
+            messages.success(self.request, f"Discarded {discarded} row{pluralize(discarded)}.")
+            return redirect(self.get_step_url("review"))
         goto = self.request.POST.get("wizard_goto_step")
         if goto in self.get_form_list() and self.step_states[goto] != "locked":
             # formtools drops what was typed on a jump: keep it, valid or not.

@@ -45,7 +45,7 @@
     const results = event.detail.target;
     if (!results?.matches?.(".picker-results")) return;
     const input = searchBoxOf(results);
-    if (!input || !pickOnly.has(input)) return;
+    if (!input || !pickOnly.has(input) || !event.detail.xhr?.responseURL) return;
     // Only the answer to the query Enter was pressed on: an earlier answer may arrive first.
     const query = new URL(event.detail.xhr.responseURL).searchParams.get("q");
     if (query !== pickOnly.get(input) || query !== input.value) return;

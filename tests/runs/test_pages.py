@@ -557,6 +557,17 @@ def test_schedule_limits_a_busy_day_and_links_to_the_rest(planner_client, org):
     assert "+ 3 more" in response.content.decode()
 
 
+def test_schedule_shows_the_first_runs_of_each_busy_day_in_number_order(planner_client, org):
+    first, second = datetime.date(2031, 3, 11), datetime.date(2031, 3, 12)
+    runs = [factories.RunFactory(organisation=org, due_date=(first, second)[i % 2]) for i in range(13)]
+    response = planner_client.get(reverse("runs:schedule"), {"start": "2031-03-10", "span": "month"})
+    shown = {day["date"]: day for day in response.context["days"]}
+    for date in (first, second):
+        numbers = sorted(run.number for run in runs if run.due_date == date)
+        assert [run.number for run in shown[date]["runs"]] == numbers[:4]
+        assert shown[date]["more"] == len(numbers) - 4
+
+
 def test_schedule_hides_closed_runs_unless_asked_and_export_controlled_from_the_uncleared(
     client, org, uncleared_planner
 ):

@@ -318,3 +318,38 @@ def test_the_review_page_query_count_does_not_grow_with_rows(
     planner_client.post(row_url(wizard, RunDraft.objects.get()), {"action": "duplicate", "copies": 100})
     with django_assert_max_num_queries(25):
         assert wizard.get("review").status_code == 200
+
+
+def test_rows_show_attributes_dates_and_teams_the_way_the_rest_of_the_app_does(planner_client, org, wizard):
+    factories.RunAttributeDefinitionFactory(organisation=org, key="customer_po", label="Customer PO")
+    team = factories.TeamFactory(organisation=org, name="Final Assembly")
+    RunDraft.objects.update(
+        data={
+            **RunDraft.objects.get().data,
+            "due_date": "2026-12-04",
+            "assigned_team": team.pk,
+            "attributes": {"customer_po": "PO-4512"},
+        }
+    )
+    body = wizard.get("review").content.decode()
+    assert "Customer PO: PO-4512" in body
+    assert "4 Dec 2026" in body
+    assert 'Final Assembly <span class="muted">(team)</span>' in body
+
+
+def test_discard_all_rows_empties_review_in_one_go(planner_client, wizard, part, version):
+    WizardDriver(planner_client).author(part=part, procedure=version)
+    review = wizard.get("review")
+    response = wizard.client.post(
+        wizard.url("review"),
+        {
+            f"{wizard.prefix}-current_step": "review",
+            "review-token": review.context["wizard"]["form"]["token"].value(),
+            "discard_rows": "1",
+        },
+        follow=True,
+    )
+    assert "Discarded 2 rows." in response.content.decode()
+    assert "No runs to review yet." in response.content.decode()
+    assert not RunDraft.objects.exists()
+    assert not Run.objects.exists()

@@ -469,7 +469,7 @@ def test_from_a_procedure_with_several_parts_the_preselected_procedure_is_named(
     wizard = WizardDriver(planner_client, f"?procedure={version.pk}")
     wizard.post("source", {"source": "build"})
     body = wizard.get("part").content.decode()
-    assert f"Bracket build · v{version.number}</strong> is preselected" in body
+    assert f"Bracket build · v{version.number}</b> is preselected" in body
 
 
 def test_an_export_controlled_run_offers_and_accepts_only_cleared_assignees(planner_client, org):
@@ -504,3 +504,30 @@ def test_the_inventory_picker_names_a_units_open_run(planner_client, org, part, 
     wizard.post("source", {"source": RunSource.ATTACH})
     wizard.post("part", {"part": part.pk})
     assert f"has open run #{run.number}" in wizard.get("identify").content.decode()
+
+
+def test_quantity_zero_gets_one_error_not_two(planner_client, org):
+    washers = factories.PartFactory(organisation=org, number="WSHR-1", tracking_type=TrackingType.NONE)
+    wizard = WizardDriver(planner_client)
+    wizard.post("source", {"source": "build"})
+    wizard.post("part", {"part": washers.pk})
+    response = wizard.post("identify", {"quantity": 0})
+    assert errors(response, "quantity") == ["Ensure this value is greater than or equal to 1."]
+
+
+def test_searching_again_keeps_the_picked_part_on_top(planner_client, org, part, version):
+    factories.PartFactory(organisation=org, number="SEAL-OR-214")
+    wizard = WizardDriver(planner_client)
+    wizard.post("source", {"source": "build"})
+    response = wizard.get("part", data={"q": "SEAL", "part-part": part.pk}, HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    assert f'value="{part.pk}" checked' in body
+    assert "SEAL-OR-214" in body
+
+
+def test_searching_without_javascript_sends_the_query_alone(planner_client, part):
+    wizard = WizardDriver(planner_client)
+    wizard.post("source", {"source": "build"})
+    body = wizard.get("part").content.decode()
+    assert '<form id="picker-search" method="get" action=""></form>' in body
+    assert 'formmethod="get"' not in body.split('id="part-results"')[0]
