@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "formtools",
+    "ninja",  # only for its static files: the API docs page is served from them, never a CDN
     "axes",
     "ion_runs.accounts",
     "inventory",

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from ion_runs.accounts import views as account_views
+from ion_runs.api import api
 
 urlpatterns = [
     path("", account_views.home, name="home"),
@@ -10,4 +11,5 @@ urlpatterns = [
     path("procedures/", include("procedures.urls")),
     path("inventory/", include("inventory.urls")),
     path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
 ]

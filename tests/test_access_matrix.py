@@ -11,6 +11,9 @@ is not export cleared, the outsider belongs to another organisation (and holds e
 permission there, so only organisation scoping can stop them) and the staff member is the
 organisation's admin. The organisation's part, procedure, unit and run are all export
 controlled, so the uncleared user must get a 404 on each of them (SPEC §6).
+
+The JSON API (`api:` names) is asked by the same roles with their API tokens instead of a
+session: no token answers 401, never a login redirect.
 """
 
 import uuid
@@ -28,6 +31,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 
+from ion_runs.accounts.models import ApiToken
 from runs.models import Run, RunDraft
 from tests import factories
 from tests.runs.wizard_steps import WizardDriver
@@ -38,6 +42,9 @@ ROLES = ("anonymous", "owner", "teammate", "operator", "uncleared", "outsider", 
 
 # Answers, as `answer()` names a response.
 OK = "200"
+CREATED = "201"
+UNAUTHORIZED = "401"
+INVALID = "422"
 FORBIDDEN = "403"
 NOT_FOUND = "404"
 NOT_ALLOWED = "405"
@@ -113,6 +120,17 @@ class World:
                 self.clients[role].force_login(getattr(self, role))
         return self.clients[role]
 
+    def api_client(self, role: str) -> Client:
+        """A client sending the role's API token (none for the anonymous), never a session."""
+        key = f"api {role}"
+        if key not in self.clients:
+            headers = {}
+            if role != "anonymous":
+                secret = ApiToken.issue(user=getattr(self, role), name="matrix")[1]
+                headers["Authorization"] = f"Bearer {secret}"
+            self.clients[key] = Client(headers=headers)
+        return self.clients[key]
+
     # -- the organisation's things --------------------------------------------------------
 
     @cached_property
@@ -171,6 +189,10 @@ class World:
         return RunDraft.objects.get(owner=self.owner)
 
     @cached_property
+    def token(self):
+        return ApiToken.issue(user=self.teammate, name="ERP")[0]
+
+    @cached_property
     def planner_group(self):
         return Group.objects.get(name="Planner")
 
@@ -215,6 +237,8 @@ class Entry:
     post: dict[str, str] | None = None
     post_data: Callable[[World], dict] = field(default=lambda w: {})
     state: Callable[[World], object] = field(default=lambda w: None)
+    # The JSON API: asked with the role's token, POSTs sent as JSON.
+    api: bool = False
 
     @property
     def id(self) -> str:
@@ -345,6 +369,46 @@ APP_ENTRIES = [
 ]
 
 
+def api_url(name: str, *args) -> Callable[[World], str]:
+    return lambda w: reverse(f"api:{name}", args=[arg(w) if callable(arg) else arg for arg in args])
+
+
+# Everyone in the organisation reads with their token (the Planner, Operator and Admin groups
+# all hold the view permissions); the outsider reads their own organisation, where the
+# objects of this one are 404 and its lists hold none of them (tests/api checks the lists).
+API_ENTRIES = [
+    Entry("api:api-root", api_url("api-root"), row(*[NOT_FOUND] * 7), api=True),
+    Entry("api:openapi-json", api_url("openapi-json"), row(*[OK] * 7), api=True),
+    Entry("api:openapi-view", api_url("openapi-view"), row(*[OK] * 7), api=True),
+    Entry(
+        "api:runs",
+        api_url("runs"),
+        row(UNAUTHORIZED, OK, OK, OK, OK, OK, OK),
+        # The part is export controlled and this organisation's: invisible to the uncleared
+        # and the outsider, so their rows are invalid (422) and nothing is created.
+        post=row(UNAUTHORIZED, CREATED, CREATED, FORBIDDEN, INVALID, INVALID, CREATED),
+        post_data=lambda w: {"runs": [{"part": w.part.pk}]},
+        state=lambda w: Run.objects.count(),
+        api=True,
+    ),
+    Entry(
+        "api:run",
+        api_url("run", lambda w: w.run.number),
+        row(UNAUTHORIZED, OK, OK, OK, NOT_FOUND, NOT_FOUND, OK),
+        api=True,
+    ),
+    Entry(
+        "api:part-procedures",
+        api_url("part-procedures", lambda w: w.part.pk),
+        row(UNAUTHORIZED, OK, OK, OK, NOT_FOUND, NOT_FOUND, OK),
+        api=True,
+    ),
+    Entry("api:parts", api_url("parts"), row(UNAUTHORIZED, OK, OK, OK, OK, OK, OK), api=True),
+    Entry("api:inventory", api_url("inventory"), row(UNAUTHORIZED, OK, OK, OK, OK, OK, OK), api=True),
+    Entry("api:batches", api_url("batches"), row(UNAUTHORIZED, OK, OK, OK, OK, OK, OK), api=True),
+]
+
+
 # The admin is for staff: everyone else is sent to its login page. Both staff members hold
 # the Admin group's permissions; the outsider's are for another organisation.
 def for_staff(staff: str, outsider: str) -> dict[str, str]:
@@ -429,6 +493,8 @@ ADMIN_MODELS = {
     "accounts.organisation": AdminModel(lambda w: w.org, ""),
     "accounts.user": AdminModel(lambda w: w.teammate, "vacd"),
     "accounts.team": AdminModel(lambda w: w.team, "vacd"),
+    # Tokens act as their user: superusers only, until the Admin group is given them.
+    "accounts.apitoken": AdminModel(lambda w: w.token, ""),
     "inventory.part": AdminModel(lambda w: w.part, "vacd"),
     "inventory.partinventory": AdminModel(lambda w: w.unit, "vacd"),
     "procedures.procedureversion": AdminModel(lambda w: w.version, "vacd"),
@@ -463,7 +529,7 @@ def admin_model_entries() -> list[Entry]:
     return entries
 
 
-ENTRIES = APP_ENTRIES + ADMIN_SITE_ENTRIES + admin_model_entries()
+ENTRIES = APP_ENTRIES + API_ENTRIES + ADMIN_SITE_ENTRIES + admin_model_entries()
 
 
 def named_patterns(patterns=None, namespace: str = "") -> set[str]:
@@ -503,7 +569,7 @@ def test_the_owners_rows_are_on_nobody_elses_review(world, role):
 )
 def test_get(world, entry, role):
     url = entry.url(world)
-    response = world.client(role).get(url)
+    response = (world.api_client(role) if entry.api else world.client(role)).get(url)
     assert answer(response, url) == entry.get[role]
 
 
@@ -514,9 +580,11 @@ def test_post(world, entry, role):
     url = entry.url(world)
     data = entry.post_data(world)
     before = entry.state(world)
-    client = world.client(role)
-    response = client.post(url, data)
+    if entry.api:
+        response = world.api_client(role).post(url, data, content_type="application/json")
+    else:
+        response = world.client(role).post(url, data)
     expected = entry.post[role]
     assert answer(response, url) == expected
-    if expected in (LOGIN, FORBIDDEN, NOT_FOUND, NOT_ALLOWED):
+    if expected in (LOGIN, FORBIDDEN, NOT_FOUND, NOT_ALLOWED, UNAUTHORIZED, INVALID):
         assert entry.state(world) == before, "a refused POST changed something"

@@ -1,9 +1,10 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Count
+from django.utils import timezone
 
-from ion_runs.accounts.models import Organisation, Team, User
+from ion_runs.accounts.models import ApiToken, Organisation, Team, User
 
 
 class OrganisationScopedAdmin(admin.ModelAdmin):
@@ -240,3 +241,55 @@ class TeamAdmin(OrganisationScopedAdmin):
     @admin.display(description="members", ordering="member_total")
     def member_count(self, team) -> int:
         return team.member_total
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(OrganisationScopedAdmin):
+    """Tokens of the admin's organisation's users, scoped through the user.
+
+    Adding a token shows its secret once, in a message; only its hash is stored.
+    """
+
+    organisation_field = "user__organisation"
+    list_display = ["name", "user", "prefix", "created_at", "last_used_at", "revoked_at"]
+    list_select_related = ["user"]
+    search_fields = ["name", "prefix", "user__username"]
+    fields = ["user", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["prefix", "created_at", "last_used_at"]
+    actions = ["revoke"]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if self.scoped(request):
+            # As in UserAdmin: a superuser's token is not an organisation admin's to see.
+            queryset = queryset.filter(user__is_superuser=False)
+        return queryset
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        return [*readonly, "user"] if obj else readonly
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "user" and field is not None and self.scoped(request):
+            field.queryset = field.queryset.filter(is_superuser=False)
+            if not grants_clearance(request.user):
+                # A token acts as its user: for an uncleared admin, a way around clearance.
+                field.queryset = field.queryset.filter(export_cleared=False)
+        return field
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        token, secret = ApiToken.issue(user=obj.user, name=obj.name)
+        for name in ("pk", "prefix", "digest", "created_at"):
+            setattr(obj, name, getattr(token, name))
+        obj._state.adding = False
+        self.message_user(
+            request, f"The token’s secret, shown only this once: {secret}", level=messages.WARNING
+        )
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request, queryset):
+        revoked = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(request, f"Revoked {revoked} token(s).")

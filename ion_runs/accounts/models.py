@@ -1,6 +1,12 @@
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import DEFAULT_DB_ALIAS, connections, models
+from django.utils import timezone
 
 from ion_runs.accounts.patterns import validate_pattern
 
@@ -106,3 +112,98 @@ class Counter(models.Model):
             cursor.execute(sql, [organisation.pk, key, count])
             (last,) = cursor.fetchone()
         return range(last - count + 1, last + 1)
+
+
+def token_digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(revoked_at__isnull=True, user__is_active=True)
+
+
+class ApiToken(models.Model):
+    """A personal API token (SPEC §8): acts as its user; only a SHA-256 of the secret is kept.
+
+    The secret reads `ion_<prefix>_<random>`; the prefix is stored in clear so that a
+    person can tell their tokens apart. A request's token is found by the hash of what it
+    sent (an index lookup), so the secret is never compared character by character.
+    """
+
+    SECRET_START = "ion_"
+    # last_used_at is written at most this often, not on every request.
+    TOUCH_EVERY = timedelta(minutes=1)
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, editable=False)
+    digest = models.CharField("SHA-256 of the secret", max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.SECRET_START}{self.prefix}_…)"
+
+    @classmethod
+    def issue(cls, *, user: User, name: str) -> tuple["ApiToken", str]:
+        """A new token for `user` and its secret, which is not stored and cannot be shown again."""
+        prefix = secrets.token_hex(4)
+        secret = f"{cls.SECRET_START}{prefix}_{secrets.token_urlsafe(32)}"
+        token = cls.objects.create(user=user, name=name, prefix=prefix, digest=token_digest(secret))
+        return token, secret
+
+    @classmethod
+    def authenticate(cls, secret: str) -> User | None:
+        """The active user whose unrevoked token this is, or None."""
+        if not secret.startswith(cls.SECRET_START) or len(secret) > 200:
+            return None
+        token = (
+            cls.objects.active()
+            .select_related("user__organisation")
+            .filter(digest=token_digest(secret))
+            .first()
+        )
+        if token is None:
+            return None
+        now = timezone.now()
+        if token.last_used_at is None or now - token.last_used_at >= cls.TOUCH_EVERY:
+            cls.objects.filter(pk=token.pk).update(last_used_at=now)
+        return token.user
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class IdempotencyKey(models.Model):
+    """The first answer to an API request sent with an `Idempotency-Key` header (SPEC §8).
+
+    The row is inserted before the request's work, in the same transaction, so a second
+    request with the same key waits on the unique index until the first commits, then
+    replays its answer; if the first fails, its row rolls back with it.
+    """
+
+    KEPT_FOR = timedelta(hours=24)
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=200)
+    body_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True)
+    response = models.JSONField(null=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return self.key

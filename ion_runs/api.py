@@ -1,0 +1,188 @@
+"""The JSON API at /api/v1/ (SPEC §8): auth, error bodies, docs, and one router per app.
+
+Every endpoint starts from `request.auth` (the token's user) and uses the same access
+helpers as the views. Errors, whatever raised them, answer with one body shape, built in
+`error_response()`: `{"detail": …, "errors": [{"row", "field", "message"}], "batch_errors": […]}`.
+
+The app routers import the helpers below from this module, so they are mounted at the
+bottom, once the helpers exist; import the routers through this module (or the URLconf).
+"""
+
+import json
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.template import RequestContext, Template
+from ninja import NinjaAPI, Schema
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.openapi.docs import Swagger
+from ninja.security import HttpBearer
+
+from ion_runs.accounts.models import ApiToken, User
+
+
+class TokenAuth(HttpBearer):
+    """`Authorization: Bearer ion_…`: the token's user, or None (401). No session, no CSRF."""
+
+    openapi_description = "A personal API token (`manage.py create_api_token USERNAME --name NAME`)."
+
+    def authenticate(self, request: HttpRequest, token: str) -> User | None:
+        user = ApiToken.authenticate(token)
+        if user is not None:
+            # The access helpers and the filter form read request.user, as in the views.
+            request.user = user
+        return user
+
+
+class ErrorItem(Schema):
+    row: int | None = None
+    field: str | None = None
+    message: str
+
+
+class ErrorOut(Schema):
+    detail: str
+    errors: list[ErrorItem] = []
+    batch_errors: list[str] = []
+
+
+# What every authenticated endpoint may answer besides its success.
+ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
+
+
+class ApiError(Exception):
+    """An error answer: raise it from an endpoint, `error_response()` shapes it."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        errors: list[dict] | None = None,
+        batch_errors: list[str] | None = None,
+    ):
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.errors = errors or []
+        self.batch_errors = batch_errors or []
+
+
+def invalid(errors: list[dict], batch_errors: list[str] | None = None) -> ApiError:
+    """A 422 naming rows and fields: `errors` of {"row", "field", "message"}."""
+    return ApiError(422, "The request is not valid; nothing was changed.", errors, batch_errors)
+
+
+def require(request: HttpRequest, permission: str) -> User:
+    """The request's user, if they hold `permission`; otherwise a 403."""
+    user = request.auth
+    if not user.has_perm(permission):
+        raise ApiError(403, f"Your account lacks the permission this needs ({permission}).")
+    return user
+
+
+def error_response(request: HttpRequest, error: ApiError) -> HttpResponse:
+    body = {"detail": error.detail, "errors": error.errors, "batch_errors": error.batch_errors}
+    response = api.create_response(request, body, status=error.status)
+    if error.status == 401:
+        response["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+def _validation_errors(errors: list[dict]) -> list[dict]:
+    """Pydantic's errors as rows and fields: ("body", "payload", "runs", 3, "part", …) → row 3, "part"."""
+    items = []
+    for error in errors:
+        location = [part for part in error.get("loc", ()) if part not in ("body", "payload", "query", "path")]
+        row = None
+        if len(location) > 1 and location[0] == "runs" and isinstance(location[1], int):
+            row, location = location[1], location[2:]
+        names = [str(part) for part in location if not isinstance(part, int)]
+        field = names[0] if row is not None and names else ".".join(names) or None
+        items.append({"row": row, "field": field, "message": error.get("msg", "Invalid value.")})
+    return items
+
+
+SWAGGER_PAGE = Template(
+    """{% load static %}<!DOCTYPE html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>{{ title }}</title>
+  <link rel="stylesheet" href="{% static 'ninja/swagger-ui.css' %}">
+</head>
+<body data-csrf-token="" data-api-csrf="">
+  <script type="application/json" id="swagger-settings">{{ swagger_settings|safe }}</script>
+  <div id="swagger-ui"></div>
+  <script src="{% static 'ninja/swagger-ui-bundle.js' %}"></script>
+  <script src="{% static 'ninja/swagger-ui-init.js' %}"></script>
+</body>
+</html>"""
+)
+
+
+class LocalSwagger(Swagger):
+    """Swagger UI from django-ninja's own static files, never its CDN page.
+
+    django-ninja falls back to a CDN template unless "ninja" is an installed app; this
+    page is always the local one. It needs no CSP exemption: the settings are a JSON data
+    block (not executed), read by django-ninja's `swagger-ui-init.js`; there is no inline
+    script. The static files are found once "ninja" is in INSTALLED_APPS.
+    """
+
+    def render_page(self, request: HttpRequest, api: NinjaAPI, **kwargs) -> HttpResponse:
+        settings = {**self.settings, "url": self.get_openapi_url(api, kwargs)}
+        # `</` cannot end the data block early.
+        data = json.dumps(settings).replace("</", "<\\/")
+        context = RequestContext(request, {"title": api.title, "swagger_settings": data})
+        return HttpResponse(SWAGGER_PAGE.render(context))
+
+
+api = NinjaAPI(
+    title="ion-runs API",
+    version="1",
+    description=(
+        "Create and read production runs (SPEC §8). Send `Authorization: Bearer <token>`. "
+        "Errors answer `{detail, errors: [{row, field, message}], batch_errors}`."
+    ),
+    auth=TokenAuth(),
+    urls_namespace="api",
+    docs=LocalSwagger(),
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+
+
+@api.exception_handler(ApiError)
+def _api_error(request, exc: ApiError):
+    return error_response(request, exc)
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request, exc):
+    return error_response(request, ApiError(401, "Send a valid API token: Authorization: Bearer <token>."))
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, exc: HttpError):
+    return error_response(request, ApiError(exc.status_code, str(exc)))
+
+
+@api.exception_handler(Http404)
+def _not_found(request, exc):
+    return error_response(request, ApiError(404, "Not found."))
+
+
+@api.exception_handler(ValidationError)
+def _validation_error(request, exc: ValidationError):
+    return error_response(request, invalid(_validation_errors(exc.errors)))
+
+
+# Mounted last: these modules import the helpers above.
+from inventory.api import router as inventory_router  # noqa: E402
+from procedures.api import router as procedures_router  # noqa: E402
+from runs.api import batches_router  # noqa: E402
+from runs.api import router as runs_router  # noqa: E402
+
+api.add_router("/runs", runs_router)
+api.add_router("/batches", batches_router)
+api.add_router("/", inventory_router)
+api.add_router("/", procedures_router)

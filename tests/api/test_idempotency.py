@@ -1,0 +1,87 @@
+"""Idempotency-Key (SPEC §8): the same key and body replays, another body is 409, a race creates once."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from ion_runs.accounts.models import IdempotencyKey
+from runs.models import Run
+from tests import factories
+from tests.api.conftest import ApiClient, api_client_for
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/runs"
+
+
+def test_same_key_same_body_replays(api, part):
+    body = {"runs": [{"part": part.pk}, {"part": part.pk}], "batch_name": "Once"}
+    first = api.post(URL, body, **{"Idempotency-Key": "abc-1"})
+    again = api.post(URL, body, **{"Idempotency-Key": "abc-1"})
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json()
+    assert Run.objects.count() == 2
+
+
+def test_same_key_other_body_is_409(api, part):
+    api.post(URL, {"runs": [{"part": part.pk}]}, **{"Idempotency-Key": "k"})
+    response = api.post(URL, {"runs": [{"part": part.pk, "quantity": 2}]}, **{"Idempotency-Key": "k"})
+    assert response.status_code == 409
+    assert "Idempotency-Key" in response.json()["detail"]
+    assert Run.objects.count() == 1
+
+
+def test_keys_are_per_user(api, org, part):
+    other = api_client_for(factories.PlannerFactory(organisation=org))
+    body = {"runs": [{"part": part.pk}]}
+    api.post(URL, body, **{"Idempotency-Key": "shared"})
+    assert other.post(URL, body, **{"Idempotency-Key": "shared"}).status_code == 201
+    assert Run.objects.count() == 2
+
+
+def test_a_failed_request_keeps_no_key(api, part):
+    bad = api.post(
+        URL, {"runs": [{"part": part.pk, "quantity": 0, "tracking_type": "none"}]}, **{"Idempotency-Key": "x"}
+    )
+    assert bad.status_code == 422
+    assert not IdempotencyKey.objects.exists()
+    fixed = api.post(URL, {"runs": [{"part": part.pk}]}, **{"Idempotency-Key": "x"})
+    assert fixed.status_code == 201
+
+
+def test_an_expired_key_is_a_new_request(api, planner, part):
+    body = {"runs": [{"part": part.pk}]}
+    api.post(URL, body, **{"Idempotency-Key": "old"})
+    IdempotencyKey.objects.update(created_at=timezone.now() - timedelta(hours=25))
+    assert api.post(URL, body, **{"Idempotency-Key": "old"}).status_code == 201
+    assert Run.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_requests_create_once(org, planner, part):
+    from ion_runs.accounts.models import ApiToken
+
+    secret = ApiToken.issue(user=planner, name="race")[1]
+    body = {"runs": [{"part": part.pk}] * 3, "batch_name": "Race"}
+    barrier = threading.Barrier(2)
+    answers = []
+
+    def send():
+        client = ApiClient(secret)
+        barrier.wait()
+        try:
+            answers.append(client.post(URL, body, **{"Idempotency-Key": "race-1"}))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [a.status_code for a in answers] == [201, 201]
+    assert answers[0].json() == answers[1].json()
+    assert Run.objects.count() == 3
