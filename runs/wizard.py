@@ -287,7 +287,8 @@ class NewRunWizard(LoginRequiredMixin, PermissionRequiredMixin, NamedUrlSessionW
     # -- moving between steps -------------------------------------------------------
 
     def post(self, *args, **kwargs):
-        if self.request.POST.get("discard_rows") and self.steps.current == "review":
+        if self.request.POST.get("discard_rows"):
+            # Review's "Discard all rows": never falls through to Create, whatever step is stored.
             discarded, _ = RunDraft.objects.filter(owner=self.request.user).delete()
             messages.success(self.request, f"Discarded {discarded} row{pluralize(discarded)}.")
             return redirect(self.get_step_url("review"))

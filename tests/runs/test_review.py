@@ -353,3 +353,23 @@ def test_discard_all_rows_empties_review_in_one_go(planner_client, wizard, part,
     assert "No runs to review yet." in response.content.decode()
     assert not RunDraft.objects.exists()
     assert not Run.objects.exists()
+
+
+def test_discard_all_never_creates_even_from_a_page_whose_wizard_was_reset(
+    planner_client, wizard, part, version
+):
+    stale = wizard.get("review").context
+    wizard.create()
+    WizardDriver(planner_client).author(part=part, procedure=version)
+    shown = ",".join(str(pk) for pk in RunDraft.objects.values_list("pk", flat=True))
+    wizard.client.post(
+        wizard.url("review"),
+        {
+            f"{wizard.prefix}-current_step": "review",
+            "review-token": stale["wizard"]["form"]["token"].value(),
+            "review-shown_rows": shown,
+            "discard_rows": "1",
+        },
+    )
+    assert Run.objects.count() == 1
+    assert not RunDraft.objects.exists()
