@@ -550,8 +550,9 @@ def create_runs_from_drafts(
     with transaction.atomic(durable=True):
         if already := _created_with(user, token):
             return already
-        # Every row of the planner is locked, so a second tab creating or adding rows waits
-        # here; then it finds its rows made into runs, or a list other than the one it showed.
+        # Every row of the planner is locked, so a second tab creating the same rows waits
+        # here, then finds them made into runs. A row added or removed since the page showed
+        # the list makes the two differ: then nothing is created.
         drafts = list(
             RunDraft.objects.select_for_update()
             .filter(owner=user, removed_at__isnull=True)
