@@ -111,6 +111,15 @@ class RunAttributeDefinition(models.Model):
             raise ValidationError({"key": f"An attribute with key “{self.key}” already exists."})
 
 
+def display_value(value) -> str:
+    """A custom attribute's value as a page shows it."""
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return str(value)
+
+
 class RunQuerySet(VisibleQuerySet):
     def open(self):
         return self.filter(status__in=RunStatus.open())

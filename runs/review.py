@@ -24,8 +24,7 @@ from inventory.models import InventoryStatus, Part, PartInventory, TrackingType
 from ion_runs.accounts.models import Team, User
 from procedures.models import ProcedureVersion, VersionStatus, has_export_controlled_version
 from runs import forms
-from runs.models import Run, RunAttributeDefinition, RunDraft, RunSource
-from runs.views import display_value
+from runs.models import Run, RunAttributeDefinition, RunDraft, RunSource, display_value
 
 WIZARD_ID = re.compile(r"^[A-Za-z0-9_-]{8,32}$")
 REVIEW_TEMPLATE = "runs/wizard/review.html"

@@ -25,7 +25,7 @@ from runs.access import (
     my_team_ids,
     visible_runs,
 )
-from runs.models import Run, RunAttributeDefinition, RunStatus, RunStepField
+from runs.models import Run, RunAttributeDefinition, RunStatus, RunStepField, display_value
 from runs.run_filters import DEFAULT_SORT, SORTS, RunFilterForm
 
 PAGE_SIZE = 50
@@ -284,14 +284,6 @@ def labelled_attributes(run: Run) -> list[tuple[str, str]]:
     # Attributes whose definition was deleted since still belong to the run.
     shown += [(key, display_value(value)) for key, value in values.items()]
     return shown
-
-
-def display_value(value) -> str:
-    if isinstance(value, bool):
-        return "Yes" if value else "No"
-    if isinstance(value, list):
-        return ", ".join(map(str, value))
-    return str(value)
 
 
 @login_required

@@ -13,7 +13,7 @@ from procedures.models import ProcedureStep, ProcedureVersion, VersionStatus
 from runs.models import Run, RunAttributeDefinition, RunBatch, RunDraft
 from runs.run_filters import procedure_choices
 from tests import factories
-from tests.test_admin import many_rows
+from tests.test_admin import change, changelist, many_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -41,14 +41,6 @@ def junior_client(client, junior):
 def curator_client(client, curator):
     client.force_login(curator)
     return client
-
-
-def changelist(model):
-    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
-
-
-def change(obj):
-    return reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
 
 
 def delete(obj):
