@@ -8,6 +8,9 @@ a server of your own (a test database is created there and dropped):
 Targets (issue 10): Review of 500 rows under 150 ms; Create of 500 rows from Review end to end
 (the POST of the Review form and the GET of the created page it redirects to) under 2 s.
 ROWS, REPEAT, CREATES and STEPS scale it; PROFILE=1 prints a profile of one Review request.
+Besides wall time it prints this process's CPU time per request (the Django side, without the
+database's): on a machine shared with other jobs, wall time swells with the load average and
+CPU time much less, so the two together say what a quiet machine would show.
 """
 
 import cProfile
@@ -85,21 +88,27 @@ def main() -> None:
             profiler = cProfile.Profile()
             profiler.runcall(client.get, review_url)
             pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
-        timings = []
+        timings, cpu_timings = [], []
         for _ in range(REPEAT):
             with CaptureQueriesContext(connection) as queries:
-                began = time.perf_counter()
+                began, began_cpu = time.perf_counter(), time.process_time()
                 response = client.get(review_url)
                 timings.append((time.perf_counter() - began) * 1000)
+                cpu_timings.append((time.process_time() - began_cpu) * 1000)
             assert response.status_code == 200 and response.content.count(b'class="review-row"') == ROWS
-        print(f"Review step, {ROWS} rows, {REPEAT} requests on {connection.vendor}:")
+        print(f"Review step, {ROWS} rows, {REPEAT} requests on {connection.vendor} (load average {load()}):")
         print(
             f"  median {statistics.median(timings):.0f} ms, best {min(timings):.0f} ms, "
-            f"worst {max(timings):.0f} ms, {len(queries)} queries per request"
+            f"worst {max(timings):.0f} ms, {len(queries)} queries per request; "
+            f"CPU median {statistics.median(cpu_timings):.0f} ms, best {min(cpu_timings):.0f} ms"
         )
         measure_create(client, review_url, make_drafts)
     finally:
         connection.creation.destroy_test_db(test_db, verbosity=0)
+
+
+def load() -> str:
+    return f"{os.getloadavg()[0]:.1f}"
 
 
 def hidden_fields(page: str) -> dict[str, str]:
@@ -116,30 +125,36 @@ def measure_create(client, review_url: str, make_drafts) -> None:
     """Press Create on a Review of ROWS rows: the POST, and the created page it redirects to."""
     from runs.models import Run
 
-    timings, post_timings, queries_per_create = [], [], []
+    timings, post_timings, cpu_timings, queries_per_create = [], [], [], []
     for attempt in range(CREATES + 1):  # the first one warms up
         if attempt:
             make_drafts(f"SN{attempt}")
         fields = hidden_fields(client.get(review_url).content.decode())
         before = Run.objects.count()
         with CaptureQueriesContext(connection) as queries:
-            began = time.perf_counter()
+            began, began_cpu = time.perf_counter(), time.process_time()
             response = client.post(review_url, fields)
             posted = time.perf_counter()
             assert response.status_code == 302 and "/created/" in response.url, response.status_code
             created = client.get(response.url)
-            ended = time.perf_counter()
+            ended, ended_cpu = time.perf_counter(), time.process_time()
         assert created.status_code == 200 and Run.objects.count() - before == ROWS
         if attempt:
             timings.append(ended - began)
             post_timings.append(posted - began)
+            cpu_timings.append(ended_cpu - began_cpu)
             queries_per_create.append(len(queries))
-    print(f"Create from Review, {ROWS} rows of {STEPS} steps, {CREATES} times on {connection.vendor}:")
+    if not timings:
+        return
+    print(
+        f"Create from Review, {ROWS} rows of {STEPS} steps, {CREATES} times on {connection.vendor} "
+        f"(load average {load()}):"
+    )
     print(
         f"  median {statistics.median(timings):.2f} s (POST {statistics.median(post_timings):.2f} s, "
         f"created page {statistics.median(timings) - statistics.median(post_timings):.2f} s), "
         f"best {min(timings):.2f} s, worst {max(timings):.2f} s, "
-        f"{max(queries_per_create)} queries"
+        f"{max(queries_per_create)} queries; CPU median {statistics.median(cpu_timings):.2f} s"
     )
 
 

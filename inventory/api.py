@@ -2,14 +2,13 @@
 
 from django.db.models import Q
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema
 
 from inventory.models import Part, PartInventory
 from ion_runs.api import ERRORS, require
+from ion_runs.api_paging import PageQuery, keyset_page
 
 router = Router(tags=["parts and inventory"])
-
-MAX_PAGE = 500
 
 
 class PartOut(Schema):
@@ -32,32 +31,57 @@ class UnitOut(Schema):
     identity: str
 
 
-@router.get("/parts", response={200: list[PartOut], **ERRORS}, url_name="parts", summary="Search parts")
-def list_parts(request: HttpRequest, q: str = "", limit: int = Query(100, ge=1, le=MAX_PAGE)):
-    """Parts you may see whose number or description contains `q`, by number and revision."""
+class PartPage(Schema):
+    parts: list[PartOut]
+    next: str | None
+
+
+class UnitPage(Schema):
+    inventory: list[UnitOut]
+    next: str | None
+
+
+class PartQuery(PageQuery):
+    q: str = Field("", description="Part number or description contains.")
+
+
+class UnitQuery(PageQuery):
+    part: int | None = Field(None, description="Only this part's units.")
+    q: str = Field("", description="Serial, lot or location contains.")
+
+
+@router.get("/parts", response={200: PartPage, **ERRORS}, url_name="parts", summary="Search parts")
+def list_parts(request: HttpRequest, query: Query[PartQuery]):
+    """Parts you may see whose number or description contains `q`, by number and revision; follow
+    `next` for more."""
     user = require(request, "inventory.view_part")
     parts = Part.objects.visible_to(user)
-    if q:
-        parts = parts.filter(Q(number__icontains=q) | Q(description__icontains=q))
-    return list(parts.order_by("number", "revision", "pk")[:limit])
+    if query.q:
+        parts = parts.filter(Q(number__icontains=query.q) | Q(description__icontains=query.q))
+    # Number and revision are unique in an organisation: its unique index serves every page.
+    page, following = keyset_page(request, parts, query, keys=("number", "revision"), descending=False)
+    return {"parts": page, "next": following}
 
 
 @router.get(
-    "/inventory", response={200: list[UnitOut], **ERRORS}, url_name="inventory", summary="Search inventory"
+    "/inventory", response={200: UnitPage, **ERRORS}, url_name="inventory", summary="Search inventory"
 )
-def list_inventory(
-    request: HttpRequest, part: int | None = None, q: str = "", limit: int = Query(100, ge=1, le=MAX_PAGE)
-):
-    """Inventory units of parts you may see; `part` narrows to one part's, `q` matches serial, lot
-    or location."""
+def list_inventory(request: HttpRequest, query: Query[UnitQuery]):
+    """Inventory units of parts you may see, oldest first; `part` narrows to one part's, `q`
+    matches serial, lot or location; follow `next` for more."""
     user = require(request, "inventory.view_partinventory")
     units = PartInventory.objects.filter(
         organisation_id=user.organisation_id, part__in=Part.objects.visible_to(user).values("pk")
     )
-    if part is not None:
-        units = units.filter(part_id=part)
-    if q:
+    if query.part is not None:
+        units = units.filter(part_id=query.part)
+    if query.q:
         units = units.filter(
-            Q(serial_number__icontains=q) | Q(lot_number__icontains=q) | Q(location__icontains=q)
+            Q(serial_number__icontains=query.q)
+            | Q(lot_number__icontains=query.q)
+            | Q(location__icontains=query.q)
         )
-    return list(units.order_by("part_id", "serial_number", "lot_number", "pk")[:limit])
+    # In the order they were recorded: new units join the end, and the primary key's index
+    # serves every page.
+    page, following = keyset_page(request, units, query, keys=("pk",), descending=False)
+    return {"inventory": page, "next": following}

@@ -9,13 +9,19 @@ bottom, once the helpers exist; import the routers through this module (or the U
 """
 
 import json
+import re
+from datetime import date
+from typing import Annotated
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template import RequestContext, Template
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.openapi.docs import Swagger
 from ninja.security import HttpBearer
+from pydantic import BeforeValidator
 
 from ion_runs.accounts.models import ApiToken, User
 
@@ -44,6 +50,26 @@ class ErrorOut(Schema):
     errors: list[ErrorItem] = []
     batch_errors: list[str] = []
 
+
+# Reading runs is what every integration starts from: the "API tokens" page asks for it too,
+# since a token of a user without it could do next to nothing.
+USE_API = "runs.view_run"
+
+
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_date(value):
+    """Dates as the OpenAPI document says, `YYYY-MM-DD`: pydantic alone would also read a
+    number as a Unix time, so `due_date: 0` would mean 1 January 1970."""
+    if isinstance(value, str) and ISO_DATE.fullmatch(value):
+        return value
+    if value is None or isinstance(value, date):
+        return value
+    raise ValueError("Give a date as YYYY-MM-DD.")
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 
 # What every authenticated endpoint may answer besides its success.
 ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
@@ -136,7 +162,15 @@ class LocalSwagger(Swagger):
         return HttpResponse(SWAGGER_PAGE.render(context))
 
 
-api = NinjaAPI(
+class Api(NinjaAPI):
+    def get_openapi_operation_id(self, operation) -> str:
+        """`<app>_api_<function>`, whichever module of the app's API holds the function, so
+        splitting a module never renames an operation that clients were generated from."""
+        view = operation.view_func
+        return f"{view.__module__.split('.')[0]}_api_{view.__name__}"
+
+
+api = Api(
     title="ion-runs API",
     version="1",
     description=(
@@ -164,6 +198,18 @@ def _unauthenticated(request, exc):
 @api.exception_handler(HttpError)
 def _http_error(request, exc: HttpError):
     return error_response(request, ApiError(exc.status_code, str(exc)))
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_big(request, exc):
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE / 2**20
+    return error_response(
+        request,
+        ApiError(
+            413,
+            f"The request body is over the {limit:.1f} MiB this server accepts; send fewer runs at a time.",
+        ),
+    )
 
 
 @api.exception_handler(Http404)

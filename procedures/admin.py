@@ -1,10 +1,25 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import ActionLocation
 from django.core.exceptions import ValidationError
 from django.db.models import Count, OuterRef, Q, Subquery
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html
 
 from ion_runs.accounts.admin import OrganisationScopedAdmin, ScopedInline
-from procedures.models import Procedure, ProcedureStep, ProcedureVersion, StepField
+from procedures.models import Procedure, ProcedureStep, ProcedureVersion, StepField, VersionStatus
+
+# The workflow actions run from the list and, as buttons, from a version's own page.
+BOTH_PAGES = [ActionLocation.CHANGE_LIST, ActionLocation.CHANGE_FORM]
+
+# The states whose page offers each button; the model methods still refuse what is not
+# allowed, e.g. a New revision while the family has a draft, or a page left open too long.
+OFFERED = {
+    "submit_for_review": {VersionStatus.DRAFT},
+    "release": {VersionStatus.DRAFT, VersionStatus.IN_REVIEW},
+    "new_revision": {VersionStatus.RELEASED, VersionStatus.SUPERSEDED, VersionStatus.ARCHIVED},
+}
 
 
 class DraftOnlyInline(ScopedInline):
@@ -33,11 +48,21 @@ class ProcedureStepInline(DraftOnlyInline, admin.TabularInline):
     extra = 0
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(field_total=Count("fields"))
+        # The version says whether a step's fields are edited or only viewed.
+        return super().get_queryset(request).select_related("version").annotate(field_total=Count("fields"))
 
     @admin.display(description="fields")
-    def field_count(self, step) -> int:
-        return getattr(step, "field_total", 0)
+    def field_count(self, step) -> str:
+        """How many fields the step has, linked to the page where they are edited."""
+        if step.pk is None:
+            return "Save the step, then add its fields."
+        total = getattr(step, "field_total", 0)
+        url = reverse("admin:procedures_procedurestep_change", args=[step.pk])
+        verb = "Edit" if step.version.is_editable else "View"
+        if not total:
+            return format_html('<a href="{}">Add fields</a>', url) if verb == "Edit" else "No fields"
+        noun = "field" if total == 1 else "fields"
+        return format_html('<a href="{}">{} {} {}</a>', url, verb, total, noun)
 
 
 class VersionForm(forms.ModelForm):
@@ -140,26 +165,46 @@ class ProcedureVersionAdmin(OrganisationScopedAdmin):
             obj.number = (latest or 0) + 1
         super().save_model(request, obj, form, change)
 
-    def run_action(self, request, queryset, action, done: str):
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            offered = self.get_actions(request, action_location=ActionLocation.CHANGE_FORM)
+            context["workflow_buttons"] = [
+                (name, offered[name].description)
+                for name, states in OFFERED.items()
+                if name in offered and obj.status in states
+            ]
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def run_action(self, request, queryset, action, done: str) -> list:
+        """Apply `action` to each version, with a message for each; return what succeeded."""
+        results = []
         for version in queryset:
             try:
                 result = action(version)
             except ValidationError as error:
                 self.message_user(request, f"{version}: {' '.join(error.messages)}", messages.ERROR)
             else:
+                results.append(result)
                 self.message_user(request, done.format(version=version, result=result), messages.SUCCESS)
+        return results
 
-    @admin.action(description="Submit for review")
+    @admin.action(description="Submit for review", permissions=["change"], location=BOTH_PAGES)
     def submit_for_review(self, request, queryset):
         self.run_action(request, queryset, ProcedureVersion.submit_for_review, "{version} is in review.")
 
-    @admin.action(description="Release")
+    @admin.action(description="Release", permissions=["change"], location=BOTH_PAGES)
     def release(self, request, queryset):
         self.run_action(request, queryset, ProcedureVersion.release, "{version} is released.")
 
-    @admin.action(description="New revision")
+    @admin.action(description="New revision", permissions=["change"], location=BOTH_PAGES)
     def new_revision(self, request, queryset):
-        self.run_action(request, queryset, ProcedureVersion.revise, "Draft {result} created.")
+        drafts = self.run_action(request, queryset, ProcedureVersion.revise, "Draft {result} created.")
+        if len(drafts) == 1:
+            # The new draft is what the admin edits next.
+            return HttpResponseRedirect(
+                reverse("admin:procedures_procedureversion_change", args=[drafts[0].pk])
+            )
+        return None
 
 
 class StepFieldInline(DraftOnlyInline, admin.TabularInline):
@@ -203,3 +248,15 @@ class ProcedureStepAdmin(OrganisationScopedAdmin):
         if db_field.name == "version":
             field.queryset = field.queryset.filter(status="draft")
         return field
+
+    # Steps are reached from their version's page: saving one goes back there, not to a list of
+    # every step of every procedure.
+    def response_post_save_add(self, request, obj):
+        return HttpResponseRedirect(version_url(obj))
+
+    def response_post_save_change(self, request, obj):
+        return HttpResponseRedirect(version_url(obj))
+
+
+def version_url(step: ProcedureStep) -> str:
+    return reverse("admin:procedures_procedureversion_change", args=[step.version_id])

@@ -20,7 +20,7 @@ class VersionOut(Schema):
 
 
 @router.get(
-    "/parts/{int:part_id}/procedures",
+    "/parts/{part_id}/procedures",
     response={200: list[VersionOut], **ERRORS},
     url_name="part-procedures",
     summary="Runnable procedures of a part",

@@ -5,6 +5,10 @@ from django.shortcuts import get_object_or_404
 
 from runs.models import Run, RunBatch
 
+# What makes a planner (SPEC §7): the New Run wizard asks for it, and so does every change
+# to runs and batches after creation. Operators, without it, see those pages read-only.
+PLANNER_PERMISSION = "runs.add_run"
+
 
 def visible_runs(user):
     """Runs of the user's organisation; export-controlled ones only if they are cleared.
@@ -26,6 +30,12 @@ def get_run_for_user(request, number: int) -> Run:
         "created_by",
     )
     return get_object_or_404(runs, number=number)
+
+
+def get_batch_for_user(request, pk: int) -> RunBatch:
+    """The batch, or 404: another organisation's, or (for the uncleared) one holding a controlled run."""
+    batches = RunBatch.objects.visible_to(request.user).select_related("created_by")
+    return get_object_or_404(batches, pk=pk)
 
 
 def my_team_ids(user) -> list[int]:

@@ -1,3 +1,5 @@
+import copy
+
 from django import forms
 from django.contrib import admin
 from django.db.models import BigIntegerField, Exists, OuterRef, Q
@@ -8,6 +10,8 @@ from inventory.models import Part
 from ion_runs.accounts.admin import OrganisationScopedAdmin
 from procedures.models import ProcedureVersion
 from runs.models import Run, RunAttributeDefinition, RunBatch, RunDraft, RunStep
+from runs.services import delete_batch, record_changes
+from runs.services.run_changes import lock_run
 
 
 class RunStepInline(admin.TabularInline):
@@ -29,6 +33,17 @@ class RunAdminForm(forms.ModelForm):
         if self.instance.export_controlled and user is not None and not user.export_cleared:
             # SPEC §9: the same rule as the wizard's Details and the run page's Reassign.
             self.add_error("assigned_user", f"{user} is not export cleared; this run is export controlled.")
+        batch = cleaned.get("batch")
+        if batch is not None and batch.organisation_id != self.instance.organisation_id:
+            self.add_error("batch", "Pick a batch of the run's own organisation.")
+        elif "batch" in self.changed_data and batch is not None:
+            # The batch rule of the batch page, under the same lock: the admin's change view
+            # is one transaction, so the batch stays locked until this run is saved in it.
+            batch = RunBatch.objects.select_for_update().get(pk=batch.pk)
+            leaving = copy.copy(self.instance)
+            leaving.batch = None
+            for problem in batch.problems_adding([leaving]):
+                self.add_error("batch", problem)
         return cleaned
 
 
@@ -59,6 +74,7 @@ class RunAdmin(OrganisationScopedAdmin):
         "part_inventory__lot_number",
     ]
     date_hierarchy = "created_at"
+    autocomplete_fields = ["batch"]
     inlines = [RunStepInline]
     fields = [
         "number",
@@ -73,7 +89,7 @@ class RunAdmin(OrganisationScopedAdmin):
         "export_controlled",
         "assigned_user",
         "assigned_team",
-        "batch_name",
+        "batch",
         "attributes",
         "created_by",
         "created_at",
@@ -100,6 +116,21 @@ class RunAdmin(OrganisationScopedAdmin):
             queryset = queryset.annotate(batch_visible=Exists(visible))
         return queryset
 
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if obj is not None and not getattr(obj, "batch_visible", True):
+            # A batch the admin may not see is neither offered nor named.
+            fields = ["batch_name" if name == "batch" else name for name in fields]
+        return fields
+
+    def save_model(self, request, obj, form, change):
+        """Save, and write the history of what changed, as the run page's services do (SPEC §9)."""
+        if not change:
+            return super().save_model(request, obj, form, change)
+        was = lock_run(obj)
+        super().save_model(request, obj, form, change)
+        record_changes(actor=request.user, was=was, now=obj)
+
     def has_add_permission(self, request):
         return False
 
@@ -125,6 +156,13 @@ class RunBatchAdmin(OrganisationScopedAdmin):
     list_select_related = ["created_by"]
     search_fields = ["name"]
     readonly_fields = ["created_by", "created_at"]
+
+    def delete_model(self, request, obj):
+        delete_batch(actor=request.user, batch=obj)
+
+    def delete_queryset(self, request, queryset):
+        for batch in queryset:
+            delete_batch(actor=request.user, batch=batch)
 
 
 @admin.register(RunAttributeDefinition)

@@ -1,6 +1,7 @@
 """The New Run wizard's forms: each validates one step and normalises it for a draft row."""
 
 import uuid
+from dataclasses import dataclass
 
 from django import forms
 from django.db.models import OuterRef, Q, Subquery
@@ -15,11 +16,35 @@ PICKER_LIMIT = 20
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-def search_parts(user, query: str):
+@dataclass
+class PickerResults:
+    """The first screenful of a picker's matches, and how many there are ("5 of 30 parts")."""
+
+    choices: list
+    matches: int
+    total: int
+
+    @property
+    def narrowed(self) -> bool:
+        """More match than are shown: typing more would narrow the list."""
+        return self.matches > len(self.choices)
+
+    def __iter__(self):
+        return iter(self.choices)
+
+
+def picker_results(everything, matching) -> PickerResults:
+    choices = list(matching[:PICKER_LIMIT])
+    matches = len(choices) if len(choices) < PICKER_LIMIT else matching.count()
+    return PickerResults(choices=choices, matches=matches, total=everything.count())
+
+
+def search_parts(user, query: str) -> PickerResults:
     parts = Part.objects.visible_to(user)
+    matching = parts
     if query:
-        parts = parts.filter(Q(number__icontains=query) | Q(description__icontains=query))
-    return parts.order_by("number", "revision")[:PICKER_LIMIT]
+        matching = parts.filter(Q(number__icontains=query) | Q(description__icontains=query))
+    return picker_results(parts, matching.order_by("number", "revision"))
 
 
 def runnable_procedures(user, part):
@@ -37,13 +62,14 @@ def units_of(user, part):
     )
 
 
-def search_inventory(user, part, query: str):
+def search_inventory(user, part, query: str) -> PickerResults:
     units = units_of(user, part)
+    matching = units
     if query:
-        units = units.filter(
+        matching = units.filter(
             Q(serial_number__icontains=query) | Q(lot_number__icontains=query) | Q(location__icontains=query)
         )
-    return units.order_by("serial_number", "lot_number", "pk")[:PICKER_LIMIT]
+    return picker_results(units, matching.order_by("serial_number", "lot_number", "pk"))
 
 
 class SourceForm(forms.Form):

@@ -1,3 +1,4 @@
+import datetime
 import uuid
 
 from django.conf import settings
@@ -5,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from inventory.models import Part, PartInventory, TrackingType, VisibleQuerySet
 from ion_runs.accounts.models import Organisation, Team
@@ -28,6 +30,14 @@ class RunStatus(models.TextChoices):
     def open(cls) -> list[str]:
         return [cls.TODO, cls.IN_PROGRESS, cls.HOLD]
 
+    @classmethod
+    def closed(cls) -> list[str]:
+        """Done with: a closed run is no longer reassigned, rescheduled, renamed or batched."""
+        return [cls.COMPLETE, cls.CANCELED]
+
+
+CLOSED_RUNS_STAY = "complete and canceled runs cannot be added to a batch."
+
 
 class StepStatus(models.TextChoices):
     TODO = "todo", "To do"
@@ -47,6 +57,34 @@ class RunBatchQuerySet(models.QuerySet):
             controlled_runs = Run.objects.filter(batch=OuterRef("pk"), export_controlled=True)
             batches = batches.exclude(Exists(controlled_runs))
         return batches
+
+
+# A message names at most this many rows or runs per version, then says how many more.
+NAMED_IN_MESSAGE = 20
+
+
+def mixed_versions_message(groups: dict[ProcedureVersion | None, list], noun: str) -> str:
+    """The batch rule's message: which rows (or runs) use which procedure version.
+
+    `groups` maps a version (None: no procedure) to the rows or run numbers that use it, in
+    the order to name them; one group means no conflict (""). Review, create_runs and adding
+    runs to a batch later all say it this way.
+    """
+    if len(groups) < 2:
+        return ""
+
+    def clause(version: ProcedureVersion | None, items: list) -> str:
+        shown = ", ".join(map(str, items[:NAMED_IN_MESSAGE]))
+        if len(items) > NAMED_IN_MESSAGE:
+            shown += f" and {len(items) - NAMED_IN_MESSAGE:,} more"
+        many = len(items) > 1
+        return f"{noun}{'s' if many else ''} {shown} {'use' if many else 'uses'} {version or 'no procedure'}"
+
+    return (
+        "Runs in a batch share one procedure version, but "
+        + "; ".join(clause(version, items) for version, items in groups.items())
+        + "."
+    )
 
 
 class RunBatch(models.Model):
@@ -73,6 +111,44 @@ class RunBatch(models.Model):
         twins = RunBatch.objects.filter(organisation_id=self.organisation_id, name=self.name)
         if self.organisation_id and twins.exclude(pk=self.pk).exists():
             raise ValidationError({"name": f"A batch named “{self.name}” already exists."})
+
+    def procedure_versions(self) -> list[ProcedureVersion | None]:
+        """The procedure versions its runs use: one, or none for an empty batch (the rule)."""
+        ids = set(self.runs.order_by().values_list("procedure_version_id", flat=True).distinct())
+        versions = ProcedureVersion.objects.in_bulk(ids - {None})
+        return [versions.get(pk) for pk in sorted(ids, key=lambda pk: pk or 0)]
+
+    def problems_adding(self, runs: "list[Run]") -> list[str]:
+        """Why these runs cannot join this batch (SPEC §9), or [].
+
+        A run is in at most one batch; complete and canceled runs stay as they are; and
+        every run of a batch shares one procedure version (or all have none), said as on
+        Review, naming the runs that differ.
+        """
+        problems = []
+        for run in runs:
+            if run.is_closed:
+                problems.append(f"Run {run.number} is {run.get_status_display().lower()}; {CLOSED_RUNS_STAY}")
+            elif run.batch_id and run.batch_id != self.pk:
+                problems.append(
+                    f"Run {run.number} is already in batch “{run.batch}”: a run is in one batch at most. "
+                    "Remove it from that batch first."
+                )
+        joining = sorted((run for run in runs if run.batch_id != self.pk), key=lambda run: run.number)
+        current = self.procedure_versions()
+        version_ids = {v.pk if v else None for v in current} | {r.procedure_version_id for r in joining}
+        if len(version_ids) < 2:
+            return problems
+        # Only on a conflict: the batch's own runs are named by number, for the message.
+        groups: dict[ProcedureVersion | None, list[int]] = {}
+        versions = {version.pk if version else None: version for version in current}
+        for number, version_id in self.runs.order_by("number").values_list("number", "procedure_version_id"):
+            groups.setdefault(versions.get(version_id), []).append(number)
+        for run in joining:
+            groups.setdefault(run.procedure_version, []).append(run.number)
+        if conflict := mixed_versions_message(groups, "run"):
+            problems.append(conflict)
+        return problems
 
 
 class AttributeType(models.TextChoices):
@@ -193,6 +269,27 @@ class Run(models.Model):
                 & Q(status__in=["todo", "in_progress", "hold"]),
                 name="run_pool_idx",
             ),
+            # Open runs by due date, export flag included: the Schedule's per-day counts and
+            # overdue lane, and the capped counts of open runs, read this index alone.
+            models.Index(
+                fields=["organisation", "due_date", "number"],
+                include=["export_controlled"],
+                condition=Q(status__in=["todo", "in_progress", "hold"]),
+                name="run_open_due_idx",
+            ),
+            # My work and team queues: a person's or a team's open runs, soonest due first.
+            models.Index(
+                fields=["assigned_user", "due_date", "number"],
+                include=["organisation", "export_controlled"],
+                condition=Q(assigned_user__isnull=False, status__in=["todo", "in_progress", "hold"]),
+                name="run_open_user_due_idx",
+            ),
+            models.Index(
+                fields=["assigned_team", "due_date", "number"],
+                include=["organisation", "export_controlled"],
+                condition=Q(assigned_team__isnull=False, status__in=["todo", "in_progress", "hold"]),
+                name="run_open_team_due_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -205,6 +302,25 @@ class Run(models.Model):
     @property
     def assignee(self):
         return self.assigned_user or self.assigned_team
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status in RunStatus.closed()
+
+    def closed_refusal(self) -> str:
+        """Why this run can no longer be changed (SPEC §9), or ""."""
+        if not self.is_closed:
+            return ""
+        return f"Run {self.number} is {self.get_status_display().lower()}; it can no longer be changed."
+
+    def assignee_refusal(self, user) -> str:
+        """The Details rule (SPEC §9): an export-controlled run goes only to export-cleared users.
+
+        A team is always allowed: only its cleared members see the run.
+        """
+        if user is not None and self.export_controlled and not user.export_cleared:
+            return f"{user} is not export-cleared and could not see this export-controlled run."
+        return ""
 
     @property
     def is_overdue(self) -> bool:
@@ -313,3 +429,86 @@ class RunDraft(models.Model):
             )
             found += [c for c in candidates if c not in used][: count - len(found)]
         return found
+
+
+def shown_due_date(due: datetime.date | None) -> str:
+    """A due date as a sentence shows it (a message, the history)."""
+    return date_format(due, "j M Y") if due else "no due date"
+
+
+class RunEventKind(models.TextChoices):
+    CREATED = "created", "Created"
+    ASSIGNED = "assigned", "Reassigned"
+    PICKED_UP = "picked_up", "Picked up"
+    RESCHEDULED = "rescheduled", "Due date changed"
+    RENAMED = "renamed", "Renamed"
+    BATCHED = "batched", "Added to batch"
+    UNBATCHED = "unbatched", "Removed from batch"
+    CANCELED = "canceled", "Canceled"
+    # A status set in the admin other than canceled (on hold, complete…).
+    STATUS_CHANGED = "status_changed", "Status changed"
+
+    @classmethod
+    def batching(cls) -> list[str]:
+        return [cls.BATCHED, cls.UNBATCHED]
+
+
+class RunEvent(models.Model):
+    """One change to a run: who, when, what before and after, and why (SPEC §9).
+
+    Written by the service that makes the change, in its transaction. `before` and `after`
+    keep what the page showed then (a person's or team's name, a batch's name, a due date
+    as ISO text), so the history reads the same after people and batches are renamed.
+    A "created" event names the batch the run was created in and the creation token.
+    """
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="events", db_index=False)
+    kind = models.CharField(max_length=20, choices=RunEventKind)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+    before = models.CharField(max_length=300, blank=True)
+    after = models.CharField(max_length=300, blank=True)
+    reason = models.TextField(blank=True)
+    batch = models.ForeignKey(
+        RunBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    creation_token = models.UUIDField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            # A run's history, newest first (the run page); also serves the foreign key.
+            models.Index(fields=["run", "-at", "-id"], name="run_event_run_idx"),
+            # A batch's runs joining and leaving it, newest first (the batch page).
+            models.Index(
+                fields=["batch", "-at", "-id"],
+                condition=Q(kind__in=["batched", "unbatched"]),
+                name="run_event_batching_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · run {self.run_id} · {self.at:%Y-%m-%d %H:%M}"
+
+    @property
+    def shown_before(self) -> str:
+        return self._shown(self.before)
+
+    @property
+    def shown_after(self) -> str:
+        return self._shown(self.after)
+
+    def _shown(self, value: str) -> str:
+        """A value as the history shows it: dates formatted, blanks named."""
+        match self.kind:
+            case RunEventKind.ASSIGNED | RunEventKind.PICKED_UP:
+                return value or "the unassigned pool"
+            case RunEventKind.RESCHEDULED:
+                return shown_due_date(datetime.date.fromisoformat(value) if value else None)
+            case RunEventKind.CANCELED | RunEventKind.STATUS_CHANGED:
+                return RunStatus(value).label if value in RunStatus.values else value
+            case RunEventKind.BATCHED | RunEventKind.UNBATCHED:
+                return value or "no batch"
+        return value

@@ -102,7 +102,11 @@ class RunFilterForm(forms.Form):
         required=False, widget=QuickSelect, choices=[(key, label) for key, (label, _) in SORTS.items()]
     )
 
+    # The bar shows these; the rest sit under "More filters", open when one of them is used.
+    MAIN_FIELDS = ("q", "status", "assignee", "team", "sort")
+
     def __init__(self, *args, user, **kwargs):
+        kwargs.setdefault("label_suffix", "")  # A bar of labels reads better without colons.
         super().__init__(*args, **kwargs)
         self.user = user
         org = user.organisation_id
@@ -190,6 +194,17 @@ class RunFilterForm(forms.Form):
     def sort_key(self) -> str:
         sort = self.cleaned_data.get("sort") if self.is_bound and hasattr(self, "cleaned_data") else ""
         return sort or DEFAULT_SORT
+
+    def main_fields(self):
+        return [field for field in self if field.name in self.MAIN_FIELDS]
+
+    def more_fields(self):
+        return [field for field in self if field.name not in self.MAIN_FIELDS]
+
+    @property
+    def shows_more(self) -> bool:
+        """Open "More filters" when one of them holds a value or an error."""
+        return any(field.errors or field.value() not in (None, "") for field in self.more_fields())
 
     @property
     def is_filtered(self) -> bool:

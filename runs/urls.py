@@ -1,19 +1,33 @@
 from django.urls import path
 
-from runs import review, views, wizard
+from runs import batches, review, run_actions, schedule, spreadsheet_views, views, wizard, work_pages
 
 app_name = "runs"
 
 urlpatterns = [
-    path("", views.run_list, name="list"),
-    path("<int:number>/", views.run_detail, name="detail"),
-    path("my-work/", views.my_work, name="my-work"),
-    path("teams/<int:team_id>/", views.team_queue, name="team-queue"),
-    path("unassigned/", views.unassigned_pool, name="pool"),
+    path("", work_pages.run_list, name="list"),
+    path("<int:number>/", run_actions.run_detail, name="detail"),
+    path("<int:number>/reassign/", run_actions.reassign, name="run-reassign"),
+    path("<int:number>/due-date/", run_actions.change_due_date, name="run-due-date"),
+    path("<int:number>/rename/", run_actions.rename, name="run-rename"),
+    path("<int:number>/batch/", run_actions.batch, name="run-batch"),
+    path("<int:number>/cancel/", run_actions.cancel, name="run-cancel"),
+    path("batches/", batches.batch_list, name="batches"),
+    path("batches/new/", batches.batch_new, name="batch-new"),
+    path("batches/<int:pk>/", batches.batch_detail, name="batch"),
+    path("batches/<int:pk>/rename/", batches.batch_rename, name="batch-rename"),
+    path("batches/<int:pk>/add/", batches.batch_add, name="batch-add"),
+    path("batches/<int:pk>/remove/<int:number>/", batches.batch_remove, name="batch-remove"),
+    path("my-work/", work_pages.my_work, name="my-work"),
+    path("teams/<int:team_id>/", work_pages.team_queue, name="team-queue"),
+    path("unassigned/", work_pages.unassigned_pool, name="pool"),
     path("<int:number>/pick-up/", views.pick_up, name="pick-up"),
-    path("schedule/", views.schedule, name="schedule"),
+    path("schedule/", schedule.schedule, name="schedule"),
     path("new/", wizard.start_new_run, name="new"),
     path("new/<str:wizard_id>/<str:step>/", wizard.NewRunWizard.as_view(), name="wizard-step"),
     path("review/<uuid:draft_id>/", review.draft_row, name="draft-row"),
     path("created/<uuid:token>/", review.created, name="created"),
+    path("import/", spreadsheet_views.import_page, name="import"),
+    path("import/template.<str:fmt>", spreadsheet_views.import_template, name="import-template"),
+    path("export.<str:fmt>", spreadsheet_views.export, name="export"),
 ]

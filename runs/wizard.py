@@ -24,7 +24,7 @@ from inventory.models import Part, PartInventory
 from procedures.models import ProcedureVersion
 from runs import forms
 from runs.models import RunDraft, RunSource
-from runs.review import WIZARD_ID, create_button_label, purge_removed, review_rows
+from runs.review import WIZARD_ID, create_button_label, removed_rows, review_rows
 from runs.services import RunCreationError, create_runs_from_drafts
 
 STEPS = [
@@ -226,12 +226,13 @@ class NewRunWizard(LoginRequiredMixin, PermissionRequiredMixin, NamedUrlSessionW
     def picker_context(self, step) -> dict:
         query = self.request.GET.get("q", "").strip()
         if step == "part":
-            parts = forms.search_parts(self.request.user, query)
             if not query and self.prefill.get("procedure"):
                 # Opened from a procedure page: offer the parts it is linked to first.
-                parts = Part.objects.visible_to(self.request.user).filter(
-                    procedure_versions=self.prefill["procedure"]
-                )[: forms.PICKER_LIMIT]
+                visible = Part.objects.visible_to(self.request.user)
+                linked = visible.filter(procedure_versions=self.prefill["procedure"])
+                parts = forms.picker_results(visible, linked.order_by("number", "revision"))
+            else:
+                parts = forms.search_parts(self.request.user, query)
             # A search keeps the part the planner has picked (htmx sends its radio along).
             picked = as_pk(self.request.GET.get("part-part"))
             selected = picked and Part.objects.visible_to(self.request.user).filter(pk=picked).first()
@@ -264,7 +265,9 @@ class NewRunWizard(LoginRequiredMixin, PermissionRequiredMixin, NamedUrlSessionW
             context |= {"selected_part": part, "procedures": procedures, "selected_procedure": selected}
             if self.prefill.get("procedure") and part is None:
                 context["preselected_procedure"] = (
-                    ProcedureVersion.objects.visible_to(self.request.user).filter(pk=self.prefill["procedure"]).first()
+                    ProcedureVersion.objects.visible_to(self.request.user)
+                    .filter(pk=self.prefill["procedure"])
+                    .first()
                 )
         elif step == "identify":
             context |= self.picker_context("identify")
@@ -274,9 +277,10 @@ class NewRunWizard(LoginRequiredMixin, PermissionRequiredMixin, NamedUrlSessionW
         elif step == "details":
             context["part"] = self.chosen_part()
         elif step == "review":
-            context |= review_rows(self.request.user, kwargs.get("row_problems", {}))
+            wizard_id = self.kwargs["wizard_id"]
+            context |= review_rows(self.request.user, kwargs.get("row_problems", {}), wizard_id=wizard_id)
             context |= {
-                "removed": purge_removed(self.request.user),
+                "removed": removed_rows(self.request.user, wizard_id),
                 "batch_problems": kwargs.get("batch_problems", []),
                 "row_count": len(context["rows"]),
                 "create_label": create_button_label(len(context["rows"]), bool(form["batch"].value())),

@@ -174,3 +174,81 @@ def last(data: dict[str, list[str]], name: str, default: str = "") -> str:
 def flags() -> st.SearchStrategy[list[str]]:
     """A checkbox: absent, checked, or junk."""
     return occurrences("on", "1", "true", "off", "")
+
+
+# -- The JSON API: bodies as an integration might send them, and worse ------------------------
+
+JSON_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.sampled_from(NUMBERS),
+    st.integers(),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from(TRICKY_TEXT + BAD_DATES),
+    st.text(max_size=20),
+)
+
+
+def json_values() -> st.SearchStrategy:
+    """Any JSON value: scalars, lists and objects nested a little."""
+    return st.recursive(
+        JSON_SCALARS,
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)
+        ),
+        max_leaves=6,
+    )
+
+
+def either(plausible: st.SearchStrategy) -> st.SearchStrategy:
+    """Mostly a value the field takes, sometimes any JSON value in its place (a wrong type)."""
+    return st.one_of(plausible, plausible, json_values())
+
+
+def api_run(*, parts, versions, units, usernames, teams, attributes) -> st.SearchStrategy[dict]:
+    """One `RunIn` object: some of its fields, each plausible or junk, sometimes a field it lacks.
+
+    The arguments are what the organisation has: ids, numbers and names a valid row names.
+    """
+    part_refs = st.one_of(
+        st.sampled_from(parts),
+        st.builds(dict, number=st.sampled_from(["BRKT-ASSY-001", "NOPE"]), revision=st.sampled_from("AB")),
+    )
+    fields = {
+        "procedure": either(st.sampled_from([*versions, None])),
+        "source": either(st.sampled_from(["build", "attach"])),
+        "inventory": either(st.sampled_from([*units, "SN-API-1", None])),
+        "tracking_type": either(st.sampled_from(["serial", "lot", "none", None])),
+        "serial_number": either(st.one_of(st.none(), texts())),
+        "lot_number": either(st.one_of(st.none(), texts())),
+        "quantity": either(st.sampled_from([1, 0, -1, 5, 2**31, 10**30])),
+        "name": either(st.one_of(st.none(), texts())),
+        "due_date": either(st.one_of(st.none(), dates(), st.sampled_from([0, 20260101, 1.5]))),
+        "export_controlled": either(st.booleans()),
+        "assignee": either(
+            st.one_of(
+                st.none(),
+                st.builds(dict, user=st.sampled_from([*usernames, "ghost"])),
+                st.builds(dict, team=st.sampled_from([*teams, "Ghosts"])),
+                st.builds(dict, user=st.sampled_from(usernames), team=st.sampled_from(teams)),
+            )
+        ),
+        "attributes": either(
+            st.dictionaries(st.sampled_from([*attributes, "unknown"]), json_values(), max_size=2)
+        ),
+    }
+    known = st.fixed_dictionaries({"part": either(part_refs)}, optional=fields)
+    unknown = st.dictionaries(FIELD_NAME, json_values(), max_size=1)
+    return st.builds(merged, unknown, known)
+
+
+def api_create_bodies(run: st.SearchStrategy[dict]) -> st.SearchStrategy:
+    """A `POST /api/v1/runs` body: mostly `{"runs": [...], "batch_name": …}`, sometimes anything,
+    sometimes a list of 5,001 small runs (one more than allowed)."""
+    shaped = st.fixed_dictionaries(
+        {"runs": st.lists(run, max_size=3)},
+        optional={"batch_name": either(st.one_of(st.none(), texts()))},
+    )
+    small = st.sampled_from([{"part": 1}, {"part": 1, "quantity": "x"}])
+    oversize = small.map(lambda one: {"runs": [one] * 5_001})
+    return st.one_of(shaped, shaped, shaped, json_values(), oversize)

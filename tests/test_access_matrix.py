@@ -28,11 +28,12 @@ from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 
 from ion_runs.accounts.models import ApiToken
-from runs.models import Run, RunDraft
+from runs.models import Run, RunBatch, RunDraft
 from tests import factories
 from tests.runs.wizard_steps import WizardDriver
 
@@ -53,6 +54,9 @@ ADMIN_LOGIN = "admin login"  # 302 to the admin's login page, with ?next= the re
 TO_WIZARD = "→ runs:wizard-step"
 TO_HOME = "→ home"
 TO_POOL = "→ runs:pool"
+TO_RUN = "→ runs:detail"
+TO_BATCH = "→ runs:batch"
+TO_API_TOKENS = "→ accounts:api-tokens"
 TO_LOGIN_PAGE = "→ accounts:login"  # after logging out: the login page, nothing to come back to
 ADMIN_MISSING = "→ admin:index"  # the admin's "doesn't exist. Perhaps it was deleted?" redirect
 
@@ -173,6 +177,20 @@ class World:
         return factories.RunBatchFactory(organisation=self.org)
 
     @cached_property
+    def held_batch(self):
+        """A batch holding the run: export controlled, so hidden from the uncleared as a whole."""
+        batch = factories.RunBatchFactory(organisation=self.org, name="Held batch", created_by=self.owner)
+        Run.objects.filter(pk=self.run.pk).update(batch=batch)
+        return batch
+
+    @cached_property
+    def spare_run(self):
+        """Another open run on the run's procedure version, in no batch."""
+        return factories.RunFactory(
+            organisation=self.org, part=self.part, procedure_version=self.version, export_controlled=True
+        )
+
+    @cached_property
     def attribute(self):
         return factories.RunAttributeDefinitionFactory(organisation=self.org)
 
@@ -262,6 +280,27 @@ def run_state(w: World):
     return Run.objects.filter(pk=w.run.pk).values("assigned_user", "assigned_team", "status").get()
 
 
+def run_changes(w: World):
+    """Everything the run page's actions change, and the batches' names and members."""
+    run = Run.objects.filter(pk=w.run.pk)
+    fields = ("name", "due_date", "assigned_user", "assigned_team", "batch", "status")
+    return run.values(*fields).get(), list(
+        RunBatch.objects.values_list("name", "runs").order_by("pk", "runs")
+    )
+
+
+def run_action(name: str, data: Callable[[World], dict]) -> Entry:
+    """A run page action: planners only; the run is export controlled, so 404 to the uncleared."""
+    return Entry(
+        f"runs:{name}",
+        lambda w: reverse(f"runs:{name}", args=[w.run.number]),
+        row(LOGIN, NOT_ALLOWED, NOT_ALLOWED, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED),
+        post=row(LOGIN, TO_RUN, TO_RUN, FORBIDDEN, NOT_FOUND, NOT_FOUND, TO_RUN),
+        post_data=data,
+        state=run_changes,
+    )
+
+
 # The wizard lives in the owner's session: anyone else opening the owner's wizard URL gets a
 # wizard of their own under that id, so only its first step, never the owner's data.
 NOT_REACHED = row(LOGIN, OK, TO_WIZARD, FORBIDDEN, TO_WIZARD, TO_WIZARD, TO_WIZARD)
@@ -275,6 +314,22 @@ APP_ENTRIES = [
         lambda w: reverse("accounts:logout"),
         row(*[NOT_ALLOWED] * 7),
         post=row(*[TO_LOGIN_PAGE] * 7),
+    ),
+    # Everyone who may read runs manages their own API tokens; a POST makes one for the poster.
+    Entry(
+        "accounts:api-tokens",
+        lambda w: reverse("accounts:api-tokens"),
+        row(LOGIN, OK, OK, OK, OK, OK, OK),
+        post=row(LOGIN, OK, OK, OK, OK, OK, OK),
+        post_data=lambda w: {"name": "matrix"},
+    ),
+    # The token is the teammate's: nobody else can see or revoke it, not even the staff member.
+    Entry(
+        "accounts:api-token-revoke",
+        lambda w: reverse("accounts:api-token-revoke", args=[w.token.pk]),
+        row(LOGIN, NOT_FOUND, OK, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND),
+        post=row(LOGIN, NOT_FOUND, TO_API_TOKENS, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND),
+        state=lambda w: ApiToken.objects.filter(pk=w.token.pk).values("revoked_at").get(),
     ),
     Entry("runs:list", lambda w: reverse("runs:list"), row(LOGIN, OK, OK, OK, OK, OK, OK)),
     Entry(
@@ -299,6 +354,52 @@ APP_ENTRIES = [
         state=run_state,
     ),
     Entry("runs:schedule", lambda w: reverse("runs:schedule"), row(LOGIN, OK, OK, OK, OK, OK, OK)),
+    # After creation (SPEC §9): planners change runs and batches; operators only look.
+    run_action("run-reassign", lambda w: {"reassign-assignee": f"team:{w.team.pk}"}),
+    run_action("run-due-date", lambda w: {"due-due_date": "2026-12-24"}),
+    run_action("run-rename", lambda w: {"rename-name": "Renamed by the matrix"}),
+    run_action("run-batch", lambda w: {"batch-batch": w.batch.name}),
+    run_action("run-cancel", lambda w: {"cancel-reason": "Canceled by the matrix"}),
+    # Every role lists its own organisation's batches; a batch holding the controlled run is
+    # hidden from the uncleared (tests/runs/test_batches.py checks which batches).
+    Entry("runs:batches", lambda w: reverse("runs:batches"), row(LOGIN, OK, OK, OK, OK, OK, OK)),
+    Entry(
+        "runs:batch",
+        lambda w: reverse("runs:batch", args=[w.held_batch.pk]),
+        row(LOGIN, OK, OK, OK, NOT_FOUND, NOT_FOUND, OK),
+    ),
+    # Anyone who may plan makes a batch in their own organisation.
+    Entry(
+        "runs:batch-new",
+        lambda w: reverse("runs:batch-new"),
+        row(LOGIN, NOT_ALLOWED, NOT_ALLOWED, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED),
+        post=row(LOGIN, TO_BATCH, TO_BATCH, FORBIDDEN, TO_BATCH, TO_BATCH, TO_BATCH),
+        post_data=lambda w: {"name": "Matrix batch"},
+        state=lambda w: RunBatch.objects.count(),
+    ),
+    Entry(
+        "runs:batch-rename",
+        lambda w: reverse("runs:batch-rename", args=[w.held_batch.pk]),
+        row(LOGIN, NOT_ALLOWED, NOT_ALLOWED, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED),
+        post=row(LOGIN, TO_BATCH, TO_BATCH, FORBIDDEN, NOT_FOUND, NOT_FOUND, TO_BATCH),
+        post_data=lambda w: {"name": "Renamed by the matrix"},
+        state=run_changes,
+    ),
+    Entry(
+        "runs:batch-add",
+        lambda w: reverse("runs:batch-add", args=[w.held_batch.pk]),
+        row(LOGIN, NOT_ALLOWED, NOT_ALLOWED, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED),
+        post=row(LOGIN, TO_BATCH, TO_BATCH, FORBIDDEN, NOT_FOUND, NOT_FOUND, TO_BATCH),
+        post_data=lambda w: {"runs": [w.spare_run.number]},
+        state=run_changes,
+    ),
+    Entry(
+        "runs:batch-remove",
+        lambda w: reverse("runs:batch-remove", args=[w.held_batch.pk, w.run.number]),
+        row(LOGIN, NOT_ALLOWED, NOT_ALLOWED, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED),
+        post=row(LOGIN, TO_BATCH, TO_BATCH, FORBIDDEN, NOT_FOUND, NOT_FOUND, TO_BATCH),
+        state=run_changes,
+    ),
     Entry(
         "runs:new",
         lambda w: reverse("runs:new"),
@@ -353,6 +454,33 @@ APP_ENTRIES = [
         "runs:created",
         lambda w: reverse("runs:created", args=[w.run.creation_token]),
         row(LOGIN, OK, OK, OK, NOT_FOUND, NOT_FOUND, OK),
+    ),
+    # Importing puts rows on the importer's own Review; the organisation's part is export
+    # controlled, so the uncleared user's and the outsider's row lands with its problem.
+    Entry(
+        "runs:import",
+        lambda w: reverse("runs:import"),
+        row(LOGIN, OK, OK, FORBIDDEN, OK, OK, OK),
+        post=row(LOGIN, TO_WIZARD, TO_WIZARD, FORBIDDEN, TO_WIZARD, TO_WIZARD, TO_WIZARD),
+        post_data=lambda w: {
+            "file": SimpleUploadedFile(
+                "runs.csv", f"part.number,part.revision\n{w.part.number},{w.part.revision}\n".encode()
+            )
+        },
+        state=lambda w: RunDraft.objects.count(),
+    ),
+    Entry(
+        "runs:import-template",
+        lambda w: reverse("runs:import-template", args=["xlsx"]),
+        row(LOGIN, OK, OK, FORBIDDEN, OK, OK, OK),
+    ),
+    # An export holds what the Runs page shows each role (tests/runs/test_export.py checks which runs).
+    Entry("runs:export", lambda w: reverse("runs:export", args=["csv"]), row(LOGIN, OK, OK, OK, OK, OK, OK)),
+    Entry(
+        "runs:export",
+        lambda w: reverse("runs:export", args=["xlsx"]),
+        row(LOGIN, OK, OK, OK, OK, OK, OK),
+        variant="xlsx",
     ),
     Entry("procedures:list", lambda w: reverse("procedures:list"), row(LOGIN, OK, OK, OK, OK, OK, OK)),
     Entry(

@@ -182,6 +182,12 @@ class ApiToken(models.Model):
     def is_active(self) -> bool:
         return self.revoked_at is None
 
+    def revoke(self) -> None:
+        """Refuse the token from now on; revoking twice keeps the first moment."""
+        if self.revoked_at is None:
+            self.revoked_at = timezone.now()
+            self.save(update_fields=["revoked_at"])
+
 
 class IdempotencyKey(models.Model):
     """The first answer to an API request sent with an `Idempotency-Key` header (SPEC §8).

@@ -56,3 +56,53 @@
     }
   });
 })();
+
+// Focus goes where the planner's next action is. A wizard step (the element marked
+// data-focus-first) opens on the first field a failed submit refused, else on its first field
+// (data-focus-first="refused": only a refused one); after a Review row swap the server names
+// the element (the "ion-focus" event).
+(() => {
+  const FIELDS = "input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea:not([disabled])";
+  const shown = (el) => el.getClientRects().length > 0;
+  const firstField = (root) => {
+    const field = [...root.querySelectorAll(FIELDS)].find(shown);
+    if (field?.type === "radio") {
+      // A radio group is entered at its checked choice, as the arrow keys expect.
+      const group = root.querySelectorAll(`input[type=radio][name="${CSS.escape(field.name)}"]`);
+      return [...group].find((radio) => radio.checked && shown(radio)) || field;
+    }
+    return field;
+  };
+  document.addEventListener("DOMContentLoaded", () => {
+    const step = document.querySelector("[data-focus-first]");
+    if (!step) return;
+    const refused = [...step.querySelectorAll(".has-error")].map(firstField).find(Boolean);
+    const first = step.dataset.focusFirst === "refused" ? null : firstField(step);
+    (refused || first)?.focus();
+  });
+  document.addEventListener("ion-focus", (event) => {
+    const target = document.querySelector(event.detail.selector);
+    target?.focus();
+    target?.scrollIntoView({ block: "nearest" });
+  });
+})();
+
+// Copies says how many rows Duplicate will add, as the number changes.
+document.addEventListener("input", (event) => {
+  const copies = event.target;
+  if (!copies.matches?.(".copies input")) return;
+  const result = copies.form?.querySelector(".copies-result");
+  if (!result) return;
+  const count = Number.parseInt(copies.value, 10);
+  result.textContent = count > 0 ? `adds ${count} row${count === 1 ? "" : "s"}` : "";
+});
+
+// A picker's list says it scrolls while more choices are hidden below.
+(() => {
+  const mark = (list) =>
+    list.toggleAttribute("data-more-below", list.scrollTop + list.clientHeight < list.scrollHeight - 2);
+  const markAll = () => document.querySelectorAll(".picker-results").forEach(mark);
+  document.addEventListener("DOMContentLoaded", markAll);
+  document.addEventListener("htmx:afterSettle", markAll);
+  document.addEventListener("scroll", (event) => event.target.matches?.(".picker-results") && mark(event.target), true);
+})();

@@ -49,7 +49,7 @@ def test_runs_the_wizard_and_the_admin_load_without_csp_violations(
     expect(page.get_by_role("heading", name="Runs", exact=True)).to_be_visible()
     # An htmx search, with its indicator, runs under the policy too.
     with page.expect_response(lambda response: "hx-request" in response.request.headers):
-        page.locator("form.filters input[name=q]").fill("BRKT")
+        page.locator("form.filter-bar input[name=q]").fill("BRKT")
 
     page.goto(f"{live_server.url}/runs/new/")
     expect(page.get_by_role("heading", name="New Run")).to_be_visible()

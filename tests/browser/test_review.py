@@ -127,7 +127,7 @@ def test_duplicate_edit_remove_batch_and_create(live_server, page, log_in, shot,
     # Remove one row: it gives way to an Undo, and the button counts one fewer.
     row(page, "SN-0008").get_by_role("button", name="Remove").click()
     undo = page.locator("tbody.undo-row")
-    expect(undo).to_contain_text("Removed the run for SN-0008.")
+    expect(undo).to_contain_text("Removed “BRKT-ASSY-001 · SN-0008”.")
     expect(undo.get_by_role("button", name="Undo")).to_be_visible()
     expect(rows(page)).to_have_count(5)
     expect(create).to_have_text("Create 5 runs")
@@ -211,14 +211,19 @@ def test_undo_restores_a_removed_row_in_its_place(live_server, page, log_in, sho
     assert identities(page) == ["SN-0200", "SN-0201", "SN-0202"]
 
 
-def test_a_narrow_window_scrolls_the_rows_not_the_page(live_server, page, log_in, shot, planner, part):
-    """A tablet, or a laptop window in split view: the wide table scrolls inside its box."""
+def test_a_tablet_shows_rows_as_cards_with_their_actions_in_view(
+    live_server, page, log_in, shot, planner, part
+):
+    """A tablet in portrait, or a laptop window in split view: nothing hides to the right."""
     log_in(planner)
     author_one_run(page, live_server, "SN-0300")
-    page.set_viewport_size({"width": 600, "height": 900})
+    page.set_viewport_size({"width": 768, "height": 900})
     expect(rows(page)).to_have_count(1)
-    shot("narrow-600")
-    table_width, box_width = page.locator(".table-wrap").evaluate("e => [e.scrollWidth, e.clientWidth]")
-    assert table_width > box_width
+    shot("tablet-768")
     page_width, window_width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     assert page_width <= window_width, "the page scrolls sideways"
+    table_width, box_width = page.locator(".table-wrap").evaluate("e => [e.scrollWidth, e.clientWidth]")
+    assert table_width <= box_width, "the rows scroll sideways"
+    remove = row(page, "SN-0300").get_by_role("button", name="Remove")
+    box = remove.bounding_box()
+    assert box["x"] + box["width"] <= window_width

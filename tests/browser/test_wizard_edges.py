@@ -590,3 +590,96 @@ def test_enter_in_a_search_box_searches_or_picks_the_only_match(
     expect_step(page, "Details")
     add_to_review(page)
     expect(row(page, "SN-KITTED-1")).to_contain_text("Attach existing unit")
+
+
+# -- pickers and Review's small print ---------------------------------------------------
+
+
+def test_pickers_say_how_many_match_and_that_the_list_scrolls(
+    live_server, page, log_in, shoot, planner, shop
+):
+    for number in range(25):
+        factories.PartFactory(organisation=planner.organisation, number=f"WIDGET-{number:03}")
+    for number in range(3):
+        factories.PartInventoryFactory(part=shop["bracket"], serial_number=f"SN-77{number}")
+    log_in(planner)
+    open_wizard(page, live_server)
+    page.get_by_role("radio", name="Use an item already in inventory").check()
+    next_step(page)
+
+    count = page.locator("#part-results .picker-count")
+    shown = "20 of 29 parts — type to narrow · scroll the list for more"
+    expect(count).to_have_text(shown, use_inner_text=True)
+    shoot("1-all-parts")
+    search_part(page, "BRKT")
+    expect(count).to_have_text("2 of 29 parts match “BRKT”", use_inner_text=True)
+    search_part(page, "WIDGET")
+    expect(count).to_contain_text("20 of 25 parts matching “WIDGET” — type to narrow")
+    # Scrolled to its end, the list no longer says there is more below.
+    page.locator("#part-results").evaluate("e => e.scrollTo(0, e.scrollHeight)")
+    expect(page.get_by_text("scroll the list for more")).to_be_hidden()
+    shoot("2-widgets-scrolled")
+
+    search_part(page, "BRKT-ASSY-001")
+    pick_part(page, "BRKT-ASSY-001")
+    next_step(page)
+    expect_step(page, "Identify")
+    expect(page.locator("#unit-results .picker-count")).to_have_text("3 of 3 units", use_inner_text=True)
+
+
+def test_copies_says_how_many_rows_it_adds_and_removed_rows_are_named(
+    live_server, page, log_in, shoot, planner, shop
+):
+    factories.RunDraftFactory(
+        owner=planner, position=1, data=draft_data(shop["bracket"], shop["version"], serial_number="SN-0042")
+    )
+    log_in(planner)
+    open_review(page, live_server)
+    first = rows(page).first
+    copies = first.get_by_label("Copies")
+    expect(first.locator("label", has_text="Copies")).to_be_visible()
+    expect(first.get_by_text("adds 1 row")).to_be_visible()
+    copies.fill("4")
+    expect(first.get_by_text("adds 4 rows")).to_be_visible()
+    shoot("1-four-copies")
+    first.get_by_role("button", name="Duplicate").click()
+    expect(rows(page)).to_have_count(5)
+
+    row(page, "SN-0043").get_by_role("button", name="Remove").click()
+    expect(undo_rows(page)).to_have_text(re.compile("Removed “BRKT-ASSY-001 · SN-0043”."))
+    shoot("2-removed-named")
+
+
+def test_the_batch_mismatch_notice_shows_only_while_batching(live_server, page, log_in, shoot, planner, shop):
+    factories.RunDraftFactory(owner=planner, position=1, data=draft_data(shop["bracket"], shop["version"]))
+    tail_version = shop["bracket_2"].procedure_versions.get()
+    factories.RunDraftFactory(owner=planner, position=2, data=draft_data(shop["bracket_2"], tail_version))
+    log_in(planner)
+    open_review(page, live_server)
+    notice = page.get_by_text("Runs in a batch share one procedure version")
+    expect(rows(page)).to_have_count(2)
+    expect(notice).to_be_hidden()
+    page.get_by_label("Batch runs").check()
+    expect(notice).to_be_visible()
+    shoot("batching-mismatch")
+    page.get_by_label("Batch runs").uncheck()
+    expect(notice).to_be_hidden()
+
+
+def test_removing_every_row_ends_in_the_empty_state_with_no_create_button(
+    live_server, page, log_in, shoot, planner, shop, monkeypatch
+):
+    monkeypatch.setattr("runs.review.UNDO_SECONDS", 2)
+    make_rows(planner, shop, "Alpha")
+    log_in(planner)
+    open_review(page, live_server)
+    row(page, "Alpha").get_by_role("button", name="Remove").click()
+    expect(undo_row(page, "Alpha")).to_be_visible()
+    expect(page.get_by_role("button", name=re.compile("^Create"))).to_have_count(0)
+    shoot("1-removed")
+    # The Undo expires: the list is empty, and Review says so, offering to author a run.
+    expect(page.get_by_text("No runs to review yet.")).to_be_visible(timeout=10_000)
+    expect(page.get_by_role("link", name="Author a run")).to_be_visible()
+    expect(page.get_by_role("button", name=re.compile("^Create"))).to_have_count(0)
+    expect(page.locator("#create-button")).to_have_count(0)
+    shoot("2-empty")

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from runs import views
+from runs import paging
 from runs.models import Run, RunStatus
 from tests import factories
 
@@ -102,7 +102,7 @@ def test_a_stale_cursor_continues_from_its_place(planner_client, org):
 def test_a_cursor_past_the_last_run_shows_nothing_and_leads_back(planner_client, org):
     runs = make_runs(org, 60)
     oldest = min(runs, key=lambda r: (r.created_at, r.number))
-    response = planner_client.get(reverse("runs:list"), {"after": views.Cursor.of(oldest)})
+    response = planner_client.get(reverse("runs:list"), {"after": paging.Cursor.of(oldest)})
     assert response.status_code == 200 and numbers(response) == []
     assert link(response, "Next →") is None
     back = planner_client.get(reverse("runs:list") + link(response, "← Previous"))
@@ -174,7 +174,7 @@ def test_other_sorts_page_by_number(planner_client, org):
 
 
 def test_a_large_count_is_capped(planner_client, org, monkeypatch):
-    monkeypatch.setattr(views, "COUNT_CAP", 10)
+    monkeypatch.setattr(paging, "COUNT_CAP", 10)
     make_runs(org, 60, per_instant=1)
     response = planner_client.get(reverse("runs:list"))
     assert "More than 10 runs" in response.content.decode()

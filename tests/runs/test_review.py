@@ -178,7 +178,7 @@ def test_remove_two_rows_then_undo_the_first(planner_client, wizard, part, versi
 
     assert response.status_code == 200
     assert [row.draft.pk for row in wizard.get("review").context["rows"]] == [first.pk]
-    assert [undo.pk for undo in wizard.get("review").context["removed"]] == [second.pk]
+    assert [undo.draft.pk for undo in wizard.get("review").context["removed"]] == [second.pk]
 
 
 def test_a_removed_row_keeps_its_undo_through_other_actions(planner_client, wizard, part, version):
@@ -334,7 +334,7 @@ def test_rows_show_attributes_dates_and_teams_the_way_the_rest_of_the_app_does(p
     body = wizard.get("review").content.decode()
     assert "Customer PO: PO-4512" in body
     assert "4 Dec 2026" in body
-    assert 'Final Assembly <span class="muted">(team)</span>' in body
+    assert 'Final Assembly <span class="badge badge-team">Team</span>' in body
 
 
 def test_discard_all_rows_empties_review_in_one_go(planner_client, wizard, part, version):
@@ -373,3 +373,10 @@ def test_discard_all_never_creates_even_from_a_page_whose_wizard_was_reset(
     )
     assert Run.objects.count() == 1
     assert not RunDraft.objects.exists()
+
+
+def test_the_created_page_marks_teams_as_teams(planner_client, org, wizard):
+    team = factories.TeamFactory(organisation=org, name="Final Assembly")
+    RunDraft.objects.update(data={**RunDraft.objects.get().data, "assigned_team": team.pk})
+    created = planner_client.get(wizard.create().url)
+    assert 'Final Assembly <span class="badge badge-team">Team</span>' in created.content.decode()

@@ -11,9 +11,8 @@ from django.db.models import Count
 from inventory.models import PartInventory, TrackingType
 from ion_runs.accounts.models import Counter
 from procedures.models import VersionStatus
-from runs import services
 from runs.models import Run, RunDraft, RunStep
-from runs.services import RunRequest, create_runs, create_runs_from_drafts
+from runs.services import RunRequest, create_runs, create_runs_from_drafts, creation
 from tests import factories
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -68,7 +67,7 @@ class HoldAfterCopy:
 
     def __init__(self, monkeypatch):
         self.copied, self.go = threading.Event(), threading.Event()
-        copy = services._copy_steps
+        copy = creation._copy_steps
 
         def copy_then_wait(token):
             copy(token)
@@ -76,7 +75,7 @@ class HoldAfterCopy:
                 self.copied.set()
                 self.go.wait(timeout=30)
 
-        monkeypatch.setattr(services, "_copy_steps", copy_then_wait)
+        monkeypatch.setattr(creation, "_copy_steps", copy_then_wait)
 
     def release(self):
         self.go.set()

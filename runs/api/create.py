@@ -1,207 +1,28 @@
-"""Runs over the JSON API (SPEC §8): create through `create_runs`, read through the Runs page's filters.
+"""Creating runs over the JSON API (SPEC §8): another door to `create_runs`, never a second one.
 
 Creating resolves the request's references (parts by number and revision, units by serial
 or lot, people by username, teams by name) in a fixed number of queries, then hands
 `RunRequest`s to `runs.services.create_runs`, whose rules and messages are the wizard's.
 """
 
-import base64
-import binascii
 import hashlib
 import json
-from datetime import date, datetime
-from typing import Annotated, Any, Literal
 
 from django import forms
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.http import HttpRequest
-from django.urls import reverse
 from django.utils import timezone
-from ninja import Field, Query, Router, Schema, Status
-from pydantic import ConfigDict, model_validator
+from ninja import Status
 
-from inventory.models import Part, PartInventory, TrackingType
+from inventory.models import Part, PartInventory
 from ion_runs.accounts.models import IdempotencyKey, Team, User
 from ion_runs.api import ERRORS, ApiError, ErrorOut, invalid, require
-from runs.access import hide_hidden_batches, visible_runs
+from runs.api import router
+from runs.api.schemas import PartRef, RunIn, RunLinks, RunsCreated, RunsIn, run_out
 from runs.forms import attribute_field, attribute_value
-from runs.models import AttributeType, Run, RunAttributeDefinition, RunBatch, RunSource
-from runs.run_filters import RunFilterForm
+from runs.models import AttributeType, RunAttributeDefinition, RunSource
 from runs.services import RunCreationError, RunRequest, create_runs
-
-router = Router(tags=["runs"])
-batches_router = Router(tags=["batches"])
-
-MAX_RUNS = 5_000
-MAX_PAGE = 500
-DEFAULT_PAGE = 100
-
-
-# Ids as the database stores them: a larger number is a 422, never an out-of-range query.
-Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
-
-
-class Strict(Schema):
-    model_config = ConfigDict(extra="forbid")
-
-
-class PartRef(Strict):
-    number: str = Field(max_length=100)
-    revision: str = Field(max_length=20)
-
-
-class AssigneeIn(Strict):
-    """`{"user": username}` or `{"team": name}`."""
-
-    user: str | None = Field(None, max_length=150)
-    team: str | None = Field(None, max_length=100)
-
-    @model_validator(mode="after")
-    def one_of(self):
-        if bool(self.user) == bool(self.team):
-            raise ValueError("Give either a user or a team.")
-        return self
-
-
-class RunIn(Strict):
-    part: Id | PartRef = Field(description="A part id, or its number and revision.")
-    procedure: Id | None = Field(None, description="A released procedure version id; null for none.")
-    source: Literal["build", "attach"] = "build"
-    inventory: Id | Annotated[str, Field(max_length=100)] | None = Field(
-        None, description="For attach: an inventory unit id, or its serial number or lot number."
-    )
-    tracking_type: Literal[tuple(TrackingType.values)] | None = Field(
-        None, description="Defaults to the part's."
-    )
-    serial_number: str | None = Field(None, description="Omitted: auto-generated.")
-    lot_number: str | None = Field(None, description="Omitted: auto-generated.")
-    quantity: int = Field(1, ge=-(2**31), le=2**31 - 1)
-    name: str | None = Field(None, max_length=1000, description="Omitted: auto-generated.")
-    due_date: date | None = None
-    export_controlled: bool = False
-    assignee: AssigneeIn | None = None
-    attributes: dict[str, Any] = Field(
-        default_factory=dict, description="{key: value}, typed per definition."
-    )
-
-
-class RunsIn(Strict):
-    runs: Annotated[list[RunIn], Field(min_length=1, max_length=MAX_RUNS)]
-    batch_name: str | None = Field(None, description="Put every run in a new batch of this name.")
-
-
-class PartOut(Schema):
-    id: int
-    number: str
-    revision: str
-
-
-class VersionOut(Schema):
-    id: int
-    title: str
-    number: int
-
-
-class AssigneeOut(Schema):
-    user: str | None = None
-    team: str | None = None
-
-
-class LinksOut(Schema):
-    self: str
-    html: str
-
-
-class RunOut(Schema):
-    id: int
-    number: int
-    name: str
-    identity: str
-    part: PartOut
-    procedure_version: VersionOut | None
-    source: str
-    tracking_type: str
-    status: str
-    due_date: date | None
-    export_controlled: bool
-    assignee: AssigneeOut | None
-    batch: str | None
-    attributes: dict[str, Any]
-    created_at: datetime
-    links: LinksOut
-
-
-class BatchOut(Schema):
-    id: int
-    name: str
-    created_at: datetime
-
-
-class RunsCreated(Schema):
-    runs: list[RunOut]
-    batch: BatchOut | None
-
-
-class RunPage(Schema):
-    runs: list[RunOut]
-    next: str | None
-
-
-class StepFieldOut(Schema):
-    position: int
-    label: str
-    type: str
-    required: bool
-    options: list[Any]
-
-
-class StepOut(Schema):
-    position: int
-    title: str
-    instructions: str
-    status: str
-    fields: list[StepFieldOut]
-
-
-class RunDetail(RunOut):
-    steps: list[StepOut]
-
-
-def run_out(run: Run) -> dict:
-    """A run as RunOut; its part, version, unit, assignee and batch must be loaded already."""
-    version = run.procedure_version
-    if run.assigned_user_id:
-        assignee = {"user": run.assigned_user.username}
-    elif run.assigned_team_id:
-        assignee = {"team": run.assigned_team.name}
-    else:
-        assignee = None
-    return {
-        "id": run.pk,
-        "number": run.number,
-        "name": run.name,
-        "identity": run.part_inventory.identity,
-        "part": {"id": run.part.pk, "number": run.part.number, "revision": run.part.revision},
-        "procedure_version": version and {"id": version.pk, "title": version.title, "number": version.number},
-        "source": run.source,
-        "tracking_type": run.tracking_type,
-        "status": run.status,
-        "due_date": run.due_date,
-        "export_controlled": run.export_controlled,
-        "assignee": assignee,
-        "batch": run.batch.name if run.batch else None,
-        "attributes": run.attributes,
-        "created_at": run.created_at,
-        "links": {
-            "self": reverse("api:run", kwargs={"number": run.number}),
-            "html": reverse("runs:detail", kwargs={"number": run.number}),
-        },
-    }
-
-
-# ---------------------------------------------------------------------------------------------
-# Create
 
 
 class _References:
@@ -376,8 +197,9 @@ def _create(user: User, payload: RunsIn) -> dict:
         run.assigned_user = users.get(run.assigned_user_id)
         run.assigned_team = teams.get(run.assigned_team_id)
     batch = runs[0].batch if runs else None
+    links = RunLinks()
     return {
-        "runs": [run_out(run) for run in runs],
+        "runs": [run_out(run, links) for run in runs],
         "batch": batch and {"id": batch.pk, "name": batch.name, "created_at": batch.created_at},
     }
 
@@ -418,7 +240,8 @@ def _create_once(user: User, key: str, payload: RunsIn) -> tuple[int, dict]:
 
 @router.post(
     "",
-    response={201: RunsCreated, 409: ErrorOut, **ERRORS},
+    # 400: a body that is not JSON at all; 413: one larger than the server reads.
+    response={201: RunsCreated, 400: ErrorOut, 409: ErrorOut, 413: ErrorOut, **ERRORS},
     url_name="runs",
     summary="Create runs (all or nothing)",
 )
@@ -432,132 +255,3 @@ def create(request: HttpRequest, payload: RunsIn):
     if key:
         return _create_once(user, key, payload)
     return Status(201, _create(user, payload))
-
-
-# ---------------------------------------------------------------------------------------------
-# Read
-
-
-class RunFilters(Schema):
-    """The Runs page's filters, under the API's names."""
-
-    q: str | None = None
-    status: str | None = Field(None, description="`open`, or todo, in_progress, hold, complete, canceled.")
-    part: str | None = Field(None, description="Part number starts with.")
-    procedure: str | None = Field(None, description="`none`, `v<version id>`, or `f<procedure id>`.")
-    assignee: str | None = Field(None, description="`me`, `none` (unassigned) or a user id.")
-    team: str | None = Field(None, description="A team id.")
-    batch: str | None = Field(None, description="A batch name (exact, any case).")
-    due_after: date | None = Field(None, description="Due on or after.")
-    due_before: date | None = Field(None, description="Due on or before.")
-    export_controlled: bool | None = Field(None, description="Only for export-cleared users.")
-    limit: int = Field(DEFAULT_PAGE, ge=1, le=MAX_PAGE)
-    cursor: str | None = Field(None, description="The `next` link's cursor; opaque.")
-
-
-# API name → RunFilterForm field name
-FORM_FIELDS = {"due_after": "due_from", "due_before": "due_to", "export_controlled": "export"}
-API_FIELDS = {form: name for name, form in FORM_FIELDS.items()}
-
-
-def _encode_cursor(run: Run) -> str:
-    raw = json.dumps([run.created_at.isoformat(), run.number]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, int]:
-    try:
-        created, number = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        created = datetime.fromisoformat(created)
-        if created.tzinfo is None:
-            raise ValueError("naive")
-        return created, int(number)
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
-        raise invalid([{"row": None, "field": "cursor", "message": "Not a cursor this API gave."}]) from None
-
-
-@router.get("", response={200: RunPage, **ERRORS}, url_name="runs", summary="List runs")
-def list_runs(request: HttpRequest, filters: Query[RunFilters]):
-    """Runs you may see, newest first, filtered as on the Runs page; follow `next` for more."""
-    user = require(request, "runs.view_run")
-    data = {
-        FORM_FIELDS.get(name, name): value
-        for name, value in filters.dict(exclude={"limit", "cursor"}).items()
-        if value is not None
-    }
-    if "export" in data:
-        data["export"] = "yes" if data["export"] else "no"
-    form = RunFilterForm(data | {"sort": "-created"}, user=user)
-    if not form.is_valid():
-        raise invalid(
-            [
-                {"row": None, "field": API_FIELDS.get(name, name), "message": message}
-                for name, messages in form.errors.items()
-                for message in messages
-            ]
-        )
-    runs = form.apply(visible_runs(user))
-    if filters.cursor:
-        created, number = _decode_cursor(filters.cursor)
-        runs = runs.filter(Q(created_at__lt=created) | Q(created_at=created, number__lt=number))
-    page = list(
-        runs.select_related(
-            "part", "procedure_version", "part_inventory", "assigned_user", "assigned_team", "batch"
-        )[: filters.limit + 1]
-    )
-    following = None
-    if len(page) > filters.limit:
-        page = page[: filters.limit]
-        query = request.GET.copy()
-        query["cursor"] = _encode_cursor(page[-1])
-        following = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
-    hide_hidden_batches(user, page)
-    return {"runs": [run_out(run) for run in page], "next": following}
-
-
-@router.get("/{int:number}", response={200: RunDetail, **ERRORS}, url_name="run", summary="One run")
-def get_run(request: HttpRequest, number: int):
-    """A run you may see, with its steps and their fields; 404 otherwise."""
-    user = require(request, "runs.view_run")
-    run = (
-        visible_runs(user)
-        .select_related(
-            "part", "procedure_version", "part_inventory", "assigned_user", "assigned_team", "batch"
-        )
-        .prefetch_related("steps__fields")
-        .filter(number=number)
-        .first()
-    )
-    if run is None:
-        raise ApiError(404, "No run with this number is visible to you.")
-    hide_hidden_batches(user, [run])
-    steps = [
-        {
-            "position": step.position,
-            "title": step.title,
-            "instructions": step.instructions,
-            "status": step.status,
-            "fields": [
-                {
-                    "position": f.position,
-                    "label": f.label,
-                    "type": f.type,
-                    "required": f.required,
-                    "options": f.options,
-                }
-                for f in step.fields.all()
-            ],
-        }
-        for step in run.steps.all()
-    ]
-    return run_out(run) | {"steps": steps}
-
-
-@batches_router.get("", response={200: list[BatchOut], **ERRORS}, url_name="batches", summary="Batches")
-def list_batches(request: HttpRequest, q: str = "", limit: int = Query(100, ge=1, le=MAX_PAGE)):
-    """Batches you may see (none holding a run hidden from you), newest first."""
-    user = require(request, "runs.view_run")
-    batches = RunBatch.objects.visible_to(user)
-    if q:
-        batches = batches.filter(name__icontains=q)
-    return list(batches.order_by("-created_at", "-pk")[:limit])

@@ -26,14 +26,12 @@ from runs.models import (
     RunSource,
     RunStatus,
     StepStatus,
+    mixed_versions_message,
 )
+from runs.services.events import record_created
 
 NOT_RUNNABLE_INVENTORY = "Part inventory is not in a state that allows a new run"
 UNRELEASED_PROCEDURE = "Procedure has unreleased steps"
-LIST_CHANGED = (
-    "The list of runs changed since this page was loaded (in another tab?). Nothing was created: "
-    "check the runs below and press Create again."
-)
 MAX_QUANTITY = 1_000_000
 RUN_NAME_LENGTH = Run._meta.get_field("name").max_length
 SERIAL_LENGTH = PartInventory._meta.get_field("serial_number").max_length
@@ -90,11 +88,6 @@ class RunCreationError(Exception):
         self.rows = rows or {}
         self.batch = batch or []
         super().__init__("; ".join([*self.batch, *(m for ms in self.rows.values() for m in ms)]))
-
-
-def row_label(indexes: Sequence[int]) -> str:
-    numbers = [str(i + 1) for i in indexes]
-    return ("row " if len(numbers) == 1 else "rows ") + ", ".join(numbers)
 
 
 def _families_locked(user: User, version_ids: set[int]) -> dict[int, ProcedureVersion]:
@@ -266,18 +259,10 @@ def _batch_problems(user: User, batch_name: str, versions: dict) -> list[str]:
     if RunBatch.objects.filter(organisation_id=user.organisation_id, name=batch_name).exists():
         problems.append(f"A batch named “{batch_name}” already exists.")
     by_version = defaultdict(list)
-    for i, version in versions.items():
-        by_version[version].append(i)
-    if len(by_version) > 1:
-        problems.append(
-            "Runs in a batch share one procedure version, but "
-            + "; ".join(
-                f"{row_label(rows)} {'use' if len(rows) > 1 else 'uses'} "
-                + (str(version) if version else "no procedure")
-                for version, rows in sorted(by_version.items(), key=lambda item: item[1])
-            )
-            + "."
-        )
+    for i, version in sorted(versions.items()):
+        by_version[version].append(i + 1)
+    if conflict := mixed_versions_message(by_version, "row"):
+        problems.append(conflict)
     return problems
 
 
@@ -456,6 +441,7 @@ def _write(user, organisation, plan, requests, versions, batch_name, token, coun
         )
     Run.objects.bulk_create(runs)
     _copy_steps(token)
+    record_created(token)
     return runs
 
 
@@ -538,40 +524,3 @@ def _counter_connection() -> Iterator[BaseDatabaseWrapper]:
         yield own
     finally:
         own.close()
-
-
-def create_runs_from_drafts(
-    *, user: User, draft_ids: Sequence[uuid.UUID], batch_name: str = "", token: uuid.UUID
-) -> list[Run]:
-    """Create the planner's review rows; they are removed in the same transaction.
-
-    Raises RunCreationError whose `rows` are keyed by draft id.
-    """
-    with transaction.atomic(durable=True):
-        if already := _created_with(user, token):
-            return already
-        # Every row of the planner is locked, so a second tab creating the same rows waits
-        # here, then finds them made into runs. A row added or removed since the page showed
-        # the list makes the two differ: then nothing is created.
-        drafts = list(
-            RunDraft.objects.select_for_update()
-            .filter(owner=user, removed_at__isnull=True)
-            .order_by("position", "created_at")
-        )
-        if {d.pk for d in drafts} != set(draft_ids):
-            done = list(Run.objects.filter(request_key__in=draft_ids, created_by=user).order_by("number"))
-            if done and len(done) == len(set(draft_ids)):
-                return done
-            raise RunCreationError(batch=[LIST_CHANGED])
-        try:
-            runs = create_runs(
-                user=user,
-                requests=[RunRequest.from_draft(d) for d in drafts],
-                batch_name=batch_name,
-                token=token,
-            )
-        except RunCreationError as error:
-            error.rows = {drafts[i].pk: ms for i, ms in error.rows.items()}
-            raise
-        RunDraft.objects.filter(pk__in=[d.pk for d in drafts]).delete()
-        return runs

@@ -1,0 +1,13 @@
+"""Runs over the JSON API (SPEC §8): create through `create_runs`, read through the Runs page's filters.
+
+`schemas` holds the bodies, `create` the POST, `read` the GETs; they register their
+endpoints on the two routers below, which `ion_runs/api.py` mounts.
+"""
+
+from ninja import Router
+
+router = Router(tags=["runs"])
+batches_router = Router(tags=["batches"])
+
+# The endpoint modules use the routers above.
+from runs.api import create, read  # noqa: E402, F401

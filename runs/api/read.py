@@ -1,0 +1,96 @@
+"""Reading runs and batches over the JSON API (SPEC §8), through the Runs page's filters."""
+
+from django.http import HttpRequest
+from ninja import Query
+
+from ion_runs.api import ERRORS, USE_API, ApiError, invalid, require
+from ion_runs.api_paging import keyset_page
+from runs.access import hide_hidden_batches, visible_runs
+from runs.api import batches_router, router
+from runs.api.schemas import BatchPage, BatchQuery, RunDetail, RunFilters, RunLinks, RunPage, run_out
+from runs.models import RunBatch
+from runs.run_filters import RunFilterForm
+
+# API name → RunFilterForm field name
+FORM_FIELDS = {"due_after": "due_from", "due_before": "due_to", "export_controlled": "export"}
+API_FIELDS = {form: name for name, form in FORM_FIELDS.items()}
+
+
+@router.get("", response={200: RunPage, **ERRORS}, url_name="runs", summary="List runs")
+def list_runs(request: HttpRequest, filters: Query[RunFilters]):
+    """Runs you may see, newest first, filtered as on the Runs page; follow `next` for more."""
+    user = require(request, USE_API)
+    data = {
+        FORM_FIELDS.get(name, name): value
+        for name, value in filters.dict(exclude={"limit", "cursor"}).items()
+        if value is not None
+    }
+    if "export" in data:
+        data["export"] = "yes" if data["export"] else "no"
+    form = RunFilterForm(data | {"sort": "-created"}, user=user)
+    if not form.is_valid():
+        raise invalid(
+            [
+                {"row": None, "field": API_FIELDS.get(name, name), "message": message}
+                for name, messages in form.errors.items()
+                for message in messages
+            ]
+        )
+    runs = form.apply(visible_runs(user)).select_related(
+        "part", "procedure_version", "part_inventory", "assigned_user", "assigned_team", "batch"
+    )
+    # Newest first on the (organisation, created_at, number) index, as the Runs page's default.
+    page, following = keyset_page(request, runs, filters, keys=("created_at", "number"), descending=True)
+    hide_hidden_batches(user, page)
+    links = RunLinks()
+    return {"runs": [run_out(run, links) for run in page], "next": following}
+
+
+@router.get("/{number}", response={200: RunDetail, **ERRORS}, url_name="run", summary="One run")
+def get_run(request: HttpRequest, number: int):
+    """A run you may see, with its steps and their fields; 404 otherwise."""
+    user = require(request, USE_API)
+    run = (
+        visible_runs(user)
+        .select_related(
+            "part", "procedure_version", "part_inventory", "assigned_user", "assigned_team", "batch"
+        )
+        .prefetch_related("steps__fields")
+        .filter(number=number)
+        .first()
+    )
+    if run is None:
+        raise ApiError(404, "No run with this number is visible to you.")
+    hide_hidden_batches(user, [run])
+    steps = [
+        {
+            "position": step.position,
+            "title": step.title,
+            "instructions": step.instructions,
+            "status": step.status,
+            "fields": [
+                {
+                    "position": f.position,
+                    "label": f.label,
+                    "type": f.type,
+                    "required": f.required,
+                    "options": f.options,
+                }
+                for f in step.fields.all()
+            ],
+        }
+        for step in run.steps.all()
+    ]
+    return run_out(run, RunLinks()) | {"steps": steps}
+
+
+@batches_router.get("", response={200: BatchPage, **ERRORS}, url_name="batches", summary="Batches")
+def list_batches(request: HttpRequest, query: Query[BatchQuery]):
+    """Batches you may see (none holding a run hidden from you), newest first; follow `next` for more."""
+    user = require(request, USE_API)
+    batches = RunBatch.objects.visible_to(user)
+    if query.q:
+        batches = batches.filter(name__icontains=query.q)
+    # Newest first by id, the order they were made in: the primary key's index serves every page.
+    page, following = keyset_page(request, batches, query, keys=("pk",), descending=True)
+    return {"batches": page, "next": following}

@@ -1,0 +1,345 @@
+"""A run's page, and what a planner changes on it after creation (SPEC §9).
+
+Reassign, change the due date, rename, cancel, and add to or take out of a batch: each a
+small form on the page posting to its own URL. With htmx the answer is the page's header
+(facts, forms and any message) swapped in place, and the history swapped beside it; without
+JavaScript a change redirects back to the page, and a refusal renders the page with the
+message at the field. Operators see the page without the forms.
+"""
+
+import dataclasses
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.db.models import Exists, OuterRef, Prefetch
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from ion_runs.accounts.models import Team, User
+from runs.access import PLANNER_PERMISSION, get_run_for_user, hide_hidden_batches, visible_runs
+from runs.forms import DATE_INPUT
+from runs.models import Run, RunAttributeDefinition, RunBatch, RunStepField, display_value, shown_due_date
+from runs.paging import wants_partial
+from runs.services import (
+    UNSEEN,
+    RunChangeError,
+    StaleChange,
+    add_runs_to_batch,
+    cancel_run,
+    reassign_run,
+    remove_run_from_batch,
+    rename_run,
+    reschedule_run,
+)
+from runs.services.run_changes import REASON_LENGTH, assignee_key, due_key
+
+TEMPLATE = "runs/detail.html"
+BATCH_SIBLINGS_SHOWN = 50
+HISTORY_SHOWN = 200
+BATCHES_OFFERED = 50
+HIDDEN_BATCH = "a batch you cannot see"
+
+
+class RunForm(forms.Form):
+    """A form of the run page: bound to its run and to who changes it.
+
+    `initial_for` fills it from the run as it is; `seen` (hidden) carries back what the page
+    showed, so that a change made by someone else meanwhile is not overwritten.
+    """
+
+    def __init__(self, data=None, *, run: Run, user: User):
+        super().__init__(data, initial=self.initial_for(run))
+        self.run, self.user = run, user
+
+    def initial_for(self, run: Run) -> dict:
+        return {}
+
+    @property
+    def seen(self):
+        """What the page showed; UNSEEN from a client that sent no `seen` (it showed nothing)."""
+        return self.cleaned_data.get("seen") if self.add_prefix("seen") in self.data else UNSEEN
+
+    def change(self) -> str:
+        """Make the change through its service; the message that says it was made."""
+        raise NotImplementedError
+
+
+class ReassignForm(RunForm):
+    prefix = "reassign"
+    assignee = forms.ChoiceField(required=False, label="Assigned to")
+    seen = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, data=None, *, run: Run, user: User):
+        super().__init__(data, run=run, user=user)
+        people = User.objects.filter(organisation_id=run.organisation_id, is_active=True)
+        if run.export_controlled:
+            # The run would be invisible to them (SPEC §9): they are not offered.
+            people = people.filter(export_cleared=True)
+        self.people = {f"user:{u.pk}": u for u in people.order_by("first_name", "last_name", "username")}
+        self.teams = {f"team:{t.pk}": t for t in Team.objects.filter(organisation_id=run.organisation_id)}
+        field = self.fields["assignee"]
+        field.choices = [
+            ("", "Nobody — the unassigned pool"),
+            ("Teams", [(key, f"{team.name} (team)") for key, team in self.teams.items()]),
+            ("People", [(key, str(person)) for key, person in self.people.items()]),
+        ]
+        field.error_messages["invalid_choice"] = (
+            "Only export-cleared people can be assigned an export-controlled run."
+            if run.export_controlled
+            else "Pick a team or a person from the list."
+        )
+
+    def initial_for(self, run):
+        return {"assignee": assignee_key(run), "seen": assignee_key(run)}
+
+    def change(self):
+        key = self.cleaned_data["assignee"]
+        user, team = self.people.get(key), self.teams.get(key)
+        run = reassign_run(actor=self.user, run=self.run, user=user, team=team, seen=self.seen)
+        return f"Run {run.number} is assigned to {user or team or 'nobody: it is in the unassigned pool'}."
+
+
+class DueDateForm(RunForm):
+    prefix = "due"
+    due_date = forms.DateField(required=False, widget=DATE_INPUT, label="Due date")
+    seen = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def initial_for(self, run):
+        return {"due_date": run.due_date, "seen": due_key(run)}
+
+    def change(self):
+        due = self.cleaned_data["due_date"]
+        run = reschedule_run(actor=self.user, run=self.run, due_date=due, seen=self.seen)
+        return (
+            f"Run {run.number} is due {shown_due_date(due)}." if due else f"Run {run.number} has no due date."
+        )
+
+
+class RenameForm(RunForm):
+    prefix = "rename"
+    name = forms.CharField(max_length=Run._meta.get_field("name").max_length, label="Name")
+    seen = forms.CharField(required=False, widget=forms.HiddenInput, strip=False)
+
+    def initial_for(self, run):
+        return {"name": run.name, "seen": run.name}
+
+    def change(self):
+        run = rename_run(actor=self.user, run=self.run, name=self.cleaned_data["name"], seen=self.seen)
+        return f"Run {run.number} is now called “{run.name}”."
+
+
+class BatchForm(RunForm):
+    """Add the run to a batch the planner names; or, with `remove`, take it out of its batch."""
+
+    prefix = "batch"
+    batch = forms.CharField(
+        required=False, max_length=RunBatch._meta.get_field("name").max_length, label="Batch"
+    )
+    remove = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    seen = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def initial_for(self, run):
+        return {"seen": run.batch_id}
+
+    def clean(self):
+        cleaned = super().clean()
+        # A batch the user may not see is answered like one that does not exist.
+        batches = RunBatch.objects.visible_to(self.user).filter(organisation_id=self.run.organisation_id)
+        if cleaned.get("remove"):
+            seen = self.seen
+            cleaned["target"] = batches.filter(pk=self.run.batch_id if seen is UNSEEN else seen).first()
+            if cleaned["target"] is None:
+                raise forms.ValidationError(f"Run {self.run.number} is in no batch.")
+            return cleaned
+        name = " ".join((cleaned.get("batch") or "").split())
+        if not name:
+            self.add_error("batch", "Type the name of the batch to add the run to.")
+            return cleaned
+        cleaned["target"] = batches.filter(name__iexact=name).first()
+        if cleaned["target"] is None:
+            self.add_error("batch", f"There is no batch named “{name}”.")
+        return cleaned
+
+    def change(self):
+        batch = self.cleaned_data["target"]
+        if self.cleaned_data.get("remove"):
+            remove_run_from_batch(actor=self.user, batch=batch, run=self.run)
+            return f"Run {self.run.number} is no longer in batch “{batch}”."
+        try:
+            add_runs_to_batch(actor=self.user, batch=batch, runs=[self.run])
+        except RunChangeError as error:
+            error.field = "batch"
+            raise
+        return f"Run {self.run.number} is in batch “{batch}”."
+
+
+class CancelForm(RunForm):
+    prefix = "cancel"
+    reason = forms.CharField(
+        max_length=REASON_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Reason",
+        error_messages={"required": "Say why the run is canceled."},
+    )
+
+    def change(self):
+        cancel_run(actor=self.user, run=self.run, reason=self.cleaned_data["reason"])
+        return f"Run {self.run.number} is canceled."
+
+
+# The run page's forms, in the order it shows them; each posts to its own URL.
+FORMS = (ReassignForm, DueDateForm, RenameForm, BatchForm, CancelForm)
+
+
+@dataclasses.dataclass
+class Notice:
+    text: str
+    level: str = "info"
+
+
+@login_required
+@permission_required("runs.view_run", raise_exception=True)
+@require_GET
+def run_detail(request, number):
+    run = get_run_for_user(request, number)
+    return render(request, TEMPLATE, run_page_context(request, run))
+
+
+def run_page_context(request, run: Run, *, bound=None, notice: Notice | None = None) -> dict:
+    """Everything the run page shows; the header and history partials use the same."""
+    user = request.user
+    hide_hidden_batches(user, [run])
+    batch_runs, batch_more = [], 0
+    if run.batch:
+        siblings = visible_runs(user).filter(batch_id=run.batch_id).exclude(pk=run.pk)
+        batch_runs = list(siblings.order_by("number")[: BATCH_SIBLINGS_SHOWN + 1])
+        if len(batch_runs) > BATCH_SIBLINGS_SHOWN:
+            batch_runs = batch_runs[:BATCH_SIBLINGS_SHOWN]
+            batch_more = siblings.count() - BATCH_SIBLINGS_SHOWN
+    may_change = user.has_perm(PLANNER_PERMISSION) and not run.is_closed
+    action_forms = {}
+    if may_change:
+        action_forms = {form_class.prefix: form_class(run=run, user=user) for form_class in FORMS}
+        if bound is not None:
+            action_forms[bound.prefix] = bound
+    events, events_more = history(user, run)
+    return {
+        "run": run,
+        "steps": run.steps.order_by("position").prefetch_related(
+            Prefetch("fields", queryset=RunStepField.objects.order_by("position"))
+        ),
+        "attributes": labelled_attributes(run),
+        "batch_runs": batch_runs,
+        "batch_more": batch_more,
+        "forms": action_forms,
+        "batches_offered": batches_offered(user, run) if may_change and not run.batch else [],
+        "notice": notice,
+        "events": events,
+        "events_more": events_more,
+    }
+
+
+def labelled_attributes(run: Run) -> list[tuple[str, str]]:
+    """(label, shown value) per custom attribute, in the organisation's order."""
+    values = dict(run.attributes or {})
+    if not values:
+        return []
+    shown = []
+    for definition in RunAttributeDefinition.objects.filter(organisation_id=run.organisation_id):
+        if definition.key in values:
+            shown.append((definition.label, display_value(values.pop(definition.key))))
+    # Attributes whose definition was deleted since still belong to the run.
+    shown += [(key, display_value(value)) for key, value in values.items()]
+    return shown
+
+
+def history(user, run: Run) -> tuple[list, int]:
+    """The run's events, newest first; a batch the user may not see is not named."""
+    events = list(run.events.select_related("actor", "batch")[: HISTORY_SHOWN + 1])
+    more = run.events.count() - HISTORY_SHOWN if len(events) > HISTORY_SHOWN else 0
+    events = events[:HISTORY_SHOWN]
+    if not user.export_cleared:
+        batch_ids = {event.batch_id for event in events if event.batch_id}
+        visible = set(RunBatch.objects.visible_to(user).filter(pk__in=batch_ids).values_list("pk", flat=True))
+        for event in events:
+            if event.batch_id and event.batch_id not in visible:
+                event.batch = None
+                event.before = event.before and HIDDEN_BATCH
+                event.after = event.after and HIDDEN_BATCH
+    return events, more
+
+
+def batches_offered(user, run: Run) -> list[str]:
+    """Names of the newest batches the run could join: empty, or on the run's procedure version."""
+    # `procedure_version_id=None` is IS NULL: runs without a procedure batch with their kind.
+    same_version = Run.objects.filter(batch=OuterRef("pk"), procedure_version_id=run.procedure_version_id)
+    any_run = Run.objects.filter(batch=OuterRef("pk"))
+    batches = RunBatch.objects.visible_to(user).filter(Exists(same_version) | ~Exists(any_run))
+    return list(batches.order_by("-created_at").values_list("name", flat=True)[:BATCHES_OFFERED])
+
+
+def change_run(request, number: int, form_class: type[RunForm]):
+    """Bind the form to the post and make its change; answer as the module docstring says."""
+    run = get_run_for_user(request, number)
+    form, notice = None, None
+    if refusal := run.closed_refusal():
+        notice = Notice(refusal, "warning")
+    else:
+        form = form_class(request.POST, run=run, user=request.user)
+    if form is not None and form.is_valid():
+        try:
+            done = form.change()
+        except StaleChange as stale:
+            # The run as it is now, with fresh forms, rather than the planner's stale values.
+            form, notice = None, Notice(" ".join(stale.messages), "warning")
+        except RunChangeError as error:
+            if error.field in form.fields:
+                form.add_error(error.field, error.messages)
+            else:
+                form, notice = None, Notice(" ".join(error.messages), "warning")
+        else:
+            if not wants_partial(request):
+                messages.success(request, done)
+                return redirect("runs:detail", number=run.number)
+            form, notice = None, Notice(done, "success")
+    run = get_run_for_user(request, number)
+    context = run_page_context(request, run, bound=form, notice=notice)
+    if wants_partial(request):
+        return render(request, f"{TEMPLATE}#run-header", context | {"swap": True})
+    return render(request, TEMPLATE, context)
+
+
+@login_required
+@permission_required(PLANNER_PERMISSION, raise_exception=True)
+@require_POST
+def reassign(request, number):
+    return change_run(request, number, ReassignForm)
+
+
+@login_required
+@permission_required(PLANNER_PERMISSION, raise_exception=True)
+@require_POST
+def change_due_date(request, number):
+    return change_run(request, number, DueDateForm)
+
+
+@login_required
+@permission_required(PLANNER_PERMISSION, raise_exception=True)
+@require_POST
+def rename(request, number):
+    return change_run(request, number, RenameForm)
+
+
+@login_required
+@permission_required(PLANNER_PERMISSION, raise_exception=True)
+@require_POST
+def cancel(request, number):
+    return change_run(request, number, CancelForm)
+
+
+@login_required
+@permission_required(PLANNER_PERMISSION, raise_exception=True)
+@require_POST
+def batch(request, number):
+    return change_run(request, number, BatchForm)

@@ -1,0 +1,63 @@
+"""Service functions: every write that spans models, each under `transaction.atomic`.
+
+- `creation`: making runs (`create_runs`, for the wizard, the API and the tests);
+- `drafts`: making them from a planner's Review rows;
+- `run_changes`: reassigning, rescheduling, renaming, canceling and picking up a run;
+- `batches`: making and renaming batches, adding runs to them later, taking runs out;
+- `events`: the history those write (a RunEvent per change, in the same transaction).
+
+The names other modules use are re-exported here: `from runs.services import create_runs`.
+"""
+
+from runs.services.batches import (
+    add_runs_to_batch,
+    create_batch,
+    delete_batch,
+    remove_run_from_batch,
+    rename_batch,
+)
+from runs.services.creation import (
+    NOT_RUNNABLE_INVENTORY,
+    UNRELEASED_PROCEDURE,
+    RunCreationError,
+    RunRequest,
+    auto_run_name,
+    create_runs,
+)
+from runs.services.drafts import LIST_CHANGED, create_runs_from_drafts
+from runs.services.events import record_changes
+from runs.services.run_changes import (
+    UNSEEN,
+    RunChangeError,
+    StaleChange,
+    cancel_run,
+    pick_up_run,
+    reassign_run,
+    rename_run,
+    reschedule_run,
+)
+
+__all__ = [
+    "LIST_CHANGED",
+    "NOT_RUNNABLE_INVENTORY",
+    "UNRELEASED_PROCEDURE",
+    "UNSEEN",
+    "RunChangeError",
+    "RunCreationError",
+    "RunRequest",
+    "StaleChange",
+    "add_runs_to_batch",
+    "auto_run_name",
+    "cancel_run",
+    "create_batch",
+    "create_runs",
+    "create_runs_from_drafts",
+    "delete_batch",
+    "pick_up_run",
+    "reassign_run",
+    "record_changes",
+    "remove_run_from_batch",
+    "rename_batch",
+    "rename_run",
+    "reschedule_run",
+]

@@ -1,0 +1,80 @@
+"""schemathesis against /api/v1/openapi.json: whatever a client sends, no 500, and every answer
+is one the OpenAPI document describes (status, content type, body).
+
+Each operation gets a bounded, derandomised set of generated requests, sent through the WSGI
+app with a valid token of a planner whose organisation has parts, procedures, units, batches
+and runs, so the successful answers are checked too, not only the refusals.
+"""
+
+import pytest
+import schemathesis
+from django.core import signals
+from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from ion_runs.accounts.models import ApiToken
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    # Requests the schema forbids are refused (4xx), never acted on.
+    negative_data_rejection,
+]
+
+
+@pytest.fixture
+def wsgi_requests():
+    """Requests through the WSGI handler inside the test's transaction.
+
+    The handler closes the database connection after each request, as it should between
+    real requests; here that would end the test's transaction, so (as Django's test client
+    does) it is kept open.
+    """
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def token(org):
+    planner = factories.PlannerFactory(organisation=org, username="planner", export_cleared=True)
+    part = factories.PartFactory(organisation=org, number="BRKT-ASSY-001", revision="A")
+    version = factories.ReleasedVersionFactory(procedure__organisation=org, parts=[part], steps=2)
+    batch = factories.RunBatchFactory(organisation=org, name="Week 1")
+    for i in range(3):
+        factories.PartInventoryFactory(part=part, serial_number=f"SN-{i}")
+        factories.RunFactory(organisation=org, part=part, procedure_version=version, batch=batch)
+    return ApiToken.issue(user=planner, name="schemathesis")[1]
+
+
+# Serving the OpenAPI document reads no table, so it is loaded once, when the tests are collected.
+schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())
+
+
+@schema.parametrize()
+@settings(
+    max_examples=25,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
+def test_every_answer_is_in_the_schema(case, token, wsgi_requests):
+    case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, checks=CHECKS)
