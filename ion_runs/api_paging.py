@@ -76,10 +76,11 @@ def _decode(queryset: QuerySet, keys: tuple[str, ...], cursor: str) -> list:
             field.run_validators(value)
         except (ValidationError, ValueError, TypeError, OverflowError):
             raise _not_a_cursor() from None
-        if isinstance(value, datetime.datetime) and (
-            timezone.is_naive(value) or not EARLIEST <= value <= LATEST
-        ):
-            raise _not_a_cursor()
+        if isinstance(value, datetime.datetime):
+            if timezone.is_naive(value) or not EARLIEST <= value <= LATEST:
+                raise _not_a_cursor()
+            # PostgreSQL refuses offsets past ±15:59 that Python accepts: in UTC it is the same instant.
+            value = value.astimezone(datetime.UTC)
         converted.append(value)
     return converted
 

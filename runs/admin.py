@@ -42,7 +42,7 @@ class RunAdminForm(forms.ModelForm):
             batch = RunBatch.objects.select_for_update().get(pk=batch.pk)
             leaving = copy.copy(self.instance)
             leaving.batch = None
-            for problem in batch.problems_adding([leaving]):
+            for problem in batch.problems_adding([leaving], user=self.user):
                 self.add_error("batch", problem)
         return cleaned
 
@@ -107,6 +107,11 @@ class RunAdmin(OrganisationScopedAdmin):
         "created_at",
         "batch_name",
     ]
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        form.user = request.user  # The batch rule's messages name only what this admin may see.
+        return form
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)

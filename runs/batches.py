@@ -171,7 +171,9 @@ def render_batch_page(request, batch, *, rename_form=None, add_form=None, notice
                 batch=batch, kind__in=RunEventKind.batching(), run__in=visible_runs(user)
             ).select_related("run", "actor")[:HISTORY_SHOWN]
         ),
-        "created_with": RunEvent.objects.filter(batch=batch, kind=RunEventKind.CREATED).count(),
+        "created_with": RunEvent.objects.filter(
+            batch=batch, kind=RunEventKind.CREATED, run__in=visible_runs(user)
+        ).count(),
         **(picker_context(request, batch) if user.has_perm(PLANNER_PERMISSION) else {}),
     }
     if wants_partial(request):

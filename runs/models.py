@@ -118,20 +118,22 @@ class RunBatch(models.Model):
         versions = ProcedureVersion.objects.in_bulk(ids - {None})
         return [versions.get(pk) for pk in sorted(ids, key=lambda pk: pk or 0)]
 
-    def problems_adding(self, runs: "list[Run]") -> list[str]:
-        """Why these runs cannot join this batch (SPEC §9), or [].
+    def problems_adding(self, runs: "list[Run]", *, user) -> list[str]:
+        """Why these runs cannot join this batch (SPEC §9), as `user` may read it, or [].
 
         A run is in at most one batch; complete and canceled runs stay as they are; and
         every run of a batch shares one procedure version (or all have none), said as on
         Review, naming the runs that differ.
         """
         problems = []
+        named = self._batches_named_to(user, runs)
         for run in runs:
             if run.is_closed:
                 problems.append(f"Run {run.number} is {run.get_status_display().lower()}; {CLOSED_RUNS_STAY}")
             elif run.batch_id and run.batch_id != self.pk:
+                where = f"batch “{run.batch}”" if run.batch_id in named else "another batch"
                 problems.append(
-                    f"Run {run.number} is already in batch “{run.batch}”: a run is in one batch at most. "
+                    f"Run {run.number} is already in {where}: a run is in one batch at most. "
                     "Remove it from that batch first."
                 )
         joining = sorted((run for run in runs if run.batch_id != self.pk), key=lambda run: run.number)
@@ -149,6 +151,17 @@ class RunBatch(models.Model):
         if conflict := mixed_versions_message(groups, "run"):
             problems.append(conflict)
         return problems
+
+    def _batches_named_to(self, user, runs: "list[Run]") -> set[int]:
+        """The other batches of these runs that `user` may see, so a message may name them.
+
+        A batch holding an export-controlled run is hidden from the uncleared, and its name
+        with it, even when one of its runs (visible on its own) is being added here.
+        """
+        others = {run.batch_id for run in runs if run.batch_id and run.batch_id != self.pk}
+        if not others:
+            return set()
+        return set(RunBatch.objects.visible_to(user).filter(pk__in=others).values_list("pk", flat=True))
 
 
 class AttributeType(models.TextChoices):

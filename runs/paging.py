@@ -77,7 +77,9 @@ class Cursor(NamedTuple):
             return None
         if timezone.is_naive(created_at):
             created_at = timezone.make_aware(created_at, datetime.UTC)
-        return cls(created_at, number)
+        # PostgreSQL refuses offsets past ±15:59 that Python accepts (up to ±23:59); in UTC
+        # any offset is the same instant, and the year check above keeps it in the calendar.
+        return cls(created_at.astimezone(datetime.UTC), number)
 
     @classmethod
     def of(cls, run: Run) -> str:

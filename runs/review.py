@@ -27,6 +27,7 @@ from inventory.models import InventoryStatus, Part, PartInventory, TrackingType
 from ion_runs.accounts.models import Team, User
 from procedures.models import ProcedureVersion, VersionStatus, has_export_controlled_version
 from runs import forms
+from runs.access import hide_hidden_batches
 from runs.models import (
     Run,
     RunAttributeDefinition,
@@ -498,4 +499,6 @@ def created(request, token):
     )
     if not runs:
         raise Http404("No runs were created with this link.")
+    # The batch may have taken in an export-controlled run since: then it is not named.
+    hide_hidden_batches(request.user, runs)
     return render(request, "runs/created.html", {"runs": runs, "batch": runs[0].batch})

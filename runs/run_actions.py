@@ -19,7 +19,15 @@ from django.views.decorators.http import require_GET, require_POST
 from ion_runs.accounts.models import Team, User
 from runs.access import PLANNER_PERMISSION, get_run_for_user, hide_hidden_batches, visible_runs
 from runs.forms import DATE_INPUT
-from runs.models import Run, RunAttributeDefinition, RunBatch, RunStepField, display_value, shown_due_date
+from runs.models import (
+    Run,
+    RunAttributeDefinition,
+    RunBatch,
+    RunEventKind,
+    RunStepField,
+    display_value,
+    shown_due_date,
+)
 from runs.paging import wants_partial
 from runs.services import (
     UNSEEN,
@@ -263,7 +271,10 @@ def history(user, run: Run) -> tuple[list, int]:
         batch_ids = {event.batch_id for event in events if event.batch_id}
         visible = set(RunBatch.objects.visible_to(user).filter(pk__in=batch_ids).values_list("pk", flat=True))
         for event in events:
-            if event.batch_id and event.batch_id not in visible:
+            # A batch event without its batch is of a deleted batch, which may have held an
+            # export-controlled run that nothing records now: its name is not shown either.
+            names_a_batch = event.batch_id or event.kind in RunEventKind.batching()
+            if names_a_batch and event.batch_id not in visible:
                 event.batch = None
                 event.before = event.before and HIDDEN_BATCH
                 event.after = event.after and HIDDEN_BATCH

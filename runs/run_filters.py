@@ -270,7 +270,7 @@ def search_condition(user, query: str) -> Q:
     auto-generated run names carry the serial, so a fragment still finds those runs.
     """
     condition = Q(name__icontains=query)
-    if query.isdigit():
+    if query.isascii() and query.isdigit():  # isdigit() alone takes "²", which int() refuses
         condition |= Q(number=int(query))
     spellings = {query, query.upper()}
     units = PartInventory.objects.filter(organisation_id=user.organisation_id).filter(

@@ -12,6 +12,7 @@ from ion_runs.accounts.models import Team, User
 from procedures.models import ProcedureStep, ProcedureVersion, VersionStatus
 from runs.models import Run, RunAttributeDefinition, RunBatch, RunDraft
 from runs.run_filters import procedure_choices
+from runs.services import add_runs_to_batch, create_batch
 from tests import factories
 from tests.test_admin import change, changelist, many_rows
 
@@ -327,6 +328,21 @@ def test_an_uncleared_admin_cannot_list_open_rename_or_delete_a_hidden_batch(
     assert "Week 48" not in runs.content.decode()
     visible_run = Run.objects.get(name="Open bracket")
     assert "Week 48" not in junior_client.get(change(visible_run)).content.decode()
+
+
+def test_a_run_page_never_names_a_deleted_batch_that_was_hidden(client, org, curator, uncleared_planner):
+    plain = factories.RunFactory(organisation=org, name="Open bracket")
+    controlled = factories.RunFactory(organisation=org, name="ITAR actuator", export_controlled=True)
+    batch = create_batch(actor=curator, name="SECRET")
+    add_runs_to_batch(actor=curator, batch=batch, runs=[plain, controlled])
+    client.force_login(curator)
+    client.post(delete(batch), {"post": "yes"}, follow=True)  # follow: its message is read there
+    assert not RunBatch.objects.filter(pk=batch.pk).exists()
+    client.force_login(uncleared_planner)
+    html = client.get(reverse("runs:detail", args=[plain.number])).content.decode()
+    assert "SECRET" not in html
+    history = html[html.index('id="run-history"') :]
+    assert history.count("a batch you cannot see") == 2  # added to it, then out of it when deleted
 
 
 def test_a_cleared_admin_sees_the_batch(curator_client, hidden_batch):

@@ -7,6 +7,8 @@ one example's rows or sessions never leak into the next; the organisation, its p
 the planner's wizard (walked to Review once, in setUpTestData) are shared by all of them.
 """
 
+import base64
+import json
 import logging
 import traceback
 import uuid
@@ -20,6 +22,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
 from inventory.models import InventoryStatus, TrackingType
+from ion_runs.accounts.models import ApiToken
 from runs.models import AttributeType, Run, RunDraft, RunStatus
 from tests import factories
 from tests.runs.wizard_steps import WizardDriver
@@ -438,3 +441,49 @@ class NeverA500(TestCase):
             self.assertIn(target.scheme, ("", "http"), response.url)
             self.assertTrue(target.path.startswith("/"), response.url)
             resolve(target.path)
+
+    # -- text Python reads one way and PostgreSQL or int() another ----------------------------
+
+    def api_client(self) -> Client:
+        secret = ApiToken.issue(user=self.planner, name="never a 500")[1]
+        return Client(raise_request_exception=False, headers={"Authorization": f"Bearer {secret}"})
+
+    def assertDelivered(self, response):
+        """Answered, and for a download every byte made: a streamed one fails only as it is read."""
+        if response.streaming and not response.exc_info:
+            b"".join(response.streaming_content)
+        self.assertAnswered(response)
+
+    def test_a_superscript_digit_in_any_search(self):
+        # "²".isdigit() is true, yet int("²") raises.
+        client = self.client_for(self.planner_session)
+        for url, query in [
+            (reverse("runs:list"), {"q": "²"}),
+            (reverse("runs:my-work"), {"q": "²"}),
+            (reverse("runs:batch", args=[self.batch.pk]), {"find": "²"}),
+            (reverse("runs:export", args=["csv"]), {"q": "²"}),
+            (reverse("runs:export", args=["xlsx"]), {"q": "²"}),
+        ]:
+            with self.subTest(url=url):
+                self.assertDelivered(client.get(url, query))
+        self.assertAnswered(self.api_client().get("/api/v1/runs", {"q": "²"}))
+
+    def test_a_cursor_in_an_offset_postgresql_refuses(self):
+        # Python reads offsets up to ±23:59; PostgreSQL refuses those past ±15:59.
+        when = "2026-01-01T00:00:00+20:00"
+        client = self.client_for(self.planner_session)
+        for direction in ("after", "before"):
+            with self.subTest(direction=direction):
+                self.assertAnswered(client.get(reverse("runs:list"), {direction: f"{when},1"}))
+        cursor = base64.urlsafe_b64encode(json.dumps([when, 1]).encode()).decode()
+        self.assertAnswered(self.api_client().get("/api/v1/runs", {"cursor": cursor}))
+
+    def test_a_control_character_in_a_name_then_the_xlsx_export(self):
+        run = self.runs[0]
+        client = self.client_for(self.planner_session)
+        renamed = client.post(
+            reverse("runs:run-rename", args=[run.number]),
+            {"rename-name": "Bell\x07 ring\x01", "rename-seen": run.name},
+        )
+        self.assertAnswered(renamed)
+        self.assertDelivered(client.get(reverse("runs:export", args=["xlsx"])))

@@ -23,6 +23,7 @@ from runs.services.creation import (
     RunRequest,
     auto_run_name,
     create_runs,
+    problems_with,
 )
 from runs.services.drafts import LIST_CHANGED, create_runs_from_drafts
 from runs.services.events import record_changes
@@ -54,6 +55,7 @@ __all__ = [
     "create_runs_from_drafts",
     "delete_batch",
     "pick_up_run",
+    "problems_with",
     "reassign_run",
     "record_changes",
     "remove_run_from_batch",

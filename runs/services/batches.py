@@ -83,6 +83,9 @@ def add_runs_to_batch(*, actor: User, batch: RunBatch, runs: Sequence[Run]) -> l
         # find the batch agreeing with their own runs. With the batch locked, the second
         # waits for the first to commit, then checks against the runs it added.
         batch = RunBatch.objects.select_for_update().get(pk=batch.pk)
+        # A controlled run may have joined since the actor's page checked the batch.
+        if not RunBatch.objects.visible_to(actor).filter(pk=batch.pk).exists():
+            raise RunChangeError("This batch no longer exists or is not visible to you.", field="runs")
         # And the runs, so that a run cannot join two batches at once.
         wanted = {run.pk for run in runs}
         lock_runs(wanted)
@@ -93,7 +96,7 @@ def add_runs_to_batch(*, actor: User, batch: RunBatch, runs: Sequence[Run]) -> l
         )
         if len(locked) != len(wanted):
             raise RunChangeError("Some of these runs do not exist (any more).", field="runs")
-        if problems := batch.problems_adding(locked):
+        if problems := batch.problems_adding(locked, user=actor):
             raise RunChangeError(*problems, field="runs")
         joining = [run for run in locked if run.batch_id != batch.pk]
         Run.objects.filter(pk__in=[run.pk for run in joining]).update(batch=batch)

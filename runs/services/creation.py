@@ -191,6 +191,16 @@ class _Plan:
         return version, []
 
 
+def problems_with(*, user: User, requests: Sequence[RunRequest]) -> dict[int, list[str]]:
+    """What create_runs would refuse in each request, by index, without creating anything.
+
+    The spreadsheet import shows these at the row on Review. The rows it reads are locked
+    until the caller's transaction ends, as in create_runs.
+    """
+    problems, _ = _check(user, _Plan(user, requests), requests)
+    return problems
+
+
 def _check(user: User, plan: _Plan, requests: Sequence[RunRequest]) -> tuple[dict, dict]:
     problems: dict[int, list[str]] = defaultdict(list)
     versions: dict[int, ProcedureVersion | None] = {}

@@ -21,6 +21,7 @@ from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
 from runs.access import visible_runs
@@ -165,8 +166,19 @@ def write_xlsx(header: list[str], rows: Iterable[list], target) -> None:
         titles.append(cell)
     sheet.append(titles)
     for row in rows:
-        sheet.append(row)
+        sheet.append(_legal_in_xlsx(row))
     workbook.save(target)
+
+
+def _legal_in_xlsx(row: list) -> list:
+    """The row without the control characters XML cannot hold (openpyxl refuses them).
+
+    Names and attributes may hold them (pasted text); CSV keeps them. One search per row
+    rather than per cell, as almost no row has any.
+    """
+    if not ILLEGAL_CHARACTERS_RE.search("".join(cell for cell in row if isinstance(cell, str))):
+        return row
+    return [ILLEGAL_CHARACTERS_RE.sub("", cell) if isinstance(cell, str) else cell for cell in row]
 
 
 def xlsx_response(user, query) -> FileResponse:

@@ -25,11 +25,7 @@ from ion_runs.accounts.models import Team, User
 from procedures.models import ProcedureVersion, VersionStatus
 from runs import forms
 from runs.models import AttributeType, RunAttributeDefinition, RunDraft, RunSource
-from runs.services import RunRequest
-
-# The rules create_runs applies under lock, here applied once ahead of it so that each
-# row's problems show on Review before the planner presses Create.
-from runs.services.creation import _check, _Plan
+from runs.services import RunRequest, problems_with
 from runs.spreadsheets.columns import attribute_column
 from runs.spreadsheets.reading import Cell, Sheet
 
@@ -52,6 +48,11 @@ def _text(value: Cell) -> str:
     return value.isoformat() if not isinstance(value, str) else value
 
 
+def _plain_number(text: str) -> bool:
+    """Whether `text` is ASCII digits: str.isdigit() is also true of "²", which int() refuses."""
+    return text.isascii() and text.isdigit()
+
+
 class _Lookups:
     """Everything the rows refer to, in a fixed number of queries."""
 
@@ -67,7 +68,7 @@ class _Lookups:
             for p in Part.objects.visible_to(user).filter(number__in=numbers | {n.upper() for n in numbers})
         }
         versions = ProcedureVersion.objects.visible_to(user)
-        ids = {int(v) for v in wanted("procedure") if v.isdigit() and int(v) < 2**31}
+        ids = {int(v) for v in wanted("procedure") if _plain_number(v) and int(v) < 2**31}
         self.versions = versions.in_bulk(ids) if ids else {}
         titles = {t.lower() for t in wanted("procedure.title")}
         self.versions_by_title: dict[str, list[ProcedureVersion]] = defaultdict(list)
@@ -152,7 +153,7 @@ class _Row:
     def quantity(self) -> int | None:
         value = self.text("quantity")
         # Most cells hold a plain count, which needs none of the field's locale-aware parsing.
-        if value.isdigit() and 1 <= int(value) <= QUANTITY.max_value:
+        if _plain_number(value) and 1 <= int(value) <= QUANTITY.max_value:
             return int(value)
         return self.field(QUANTITY, "Quantity", value)
 
@@ -184,7 +185,7 @@ class _Row:
         )
         if by_id:
             version = (
-                self.lookups.versions.get(int(by_id)) if by_id.isdigit() and int(by_id) < 2**31 else None
+                self.lookups.versions.get(int(by_id)) if _plain_number(by_id) and int(by_id) < 2**31 else None
             )
             if version is None:
                 self.problems.append(f"No procedure with id {by_id} is visible to you.")
@@ -386,7 +387,9 @@ def import_runs(*, user: User, sheet: Sheet) -> ImportResult:
         if requests:
             indexes = list(requests)
             checked = list(requests.values())
-            problems, _ = _check(user, _Plan(user, checked), checked)
+            # The rules create_runs applies under lock, applied here ahead of it so that each
+            # row's problems show on Review before the planner presses Create.
+            problems = problems_with(user=user, requests=checked)
             for i, messages in problems.items():
                 row = rows[indexes[i]]
                 row.problems.extend(

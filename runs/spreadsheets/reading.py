@@ -13,6 +13,7 @@ import zipfile
 from dataclasses import dataclass, field
 
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
 from runs.spreadsheets.columns import REQUIRED
@@ -61,7 +62,8 @@ def _sheet(name: str, records, columns: list[str]) -> Sheet:
     header = next(records, None)
     if header is None:
         raise UnreadableFile(f"{name} is empty: the first row must name the columns.")
-    headers = [str(cell).strip().lower() for cell in header]
+    # An XLSX header's empty cell comes as None (a CSV's as ""): a column with no name.
+    headers = ["" if cell is None else str(cell).strip().lower() for cell in header]
     while headers and not headers[-1]:
         headers.pop()
     missing = [column for column in REQUIRED if column not in headers]
@@ -87,10 +89,27 @@ def _sheet(name: str, records, columns: list[str]) -> Sheet:
             continue  # Blank rows (a spreadsheet's trailing ones, a gap) are no runs.
         if len(sheet.rows) == MAX_ROWS:
             raise UnreadableFile(f"{name} has more than {MAX_ROWS:,} runs; split it into smaller files.")
+        _check_row(name, number, headers, values)
         sheet.rows.append((number, {h: v for h, v in zip(headers, values, strict=False) if h}))
     if not sheet.rows:
         raise UnreadableFile(f"{name} has column names but no runs below them.")
     return sheet
+
+
+def _check_row(name: str, number: int, headers: list[str], values: list[Cell]) -> None:
+    """Refuse a row with a value the import would lose or PostgreSQL would refuse."""
+    for index, (header, value) in enumerate(zip(headers, values, strict=False)):
+        if not header and value != "":
+            raise UnreadableFile(
+                f"{name}: column {get_column_letter(index + 1)} has a value in row {number} but no name "
+                "in the first row. Name it as in the template, or remove the column."
+            )
+        # PostgreSQL cannot store a NUL in text; dropping it silently would change the value.
+        if isinstance(value, str) and "\x00" in value:
+            raise UnreadableFile(
+                f"{name}: row {number}, column {get_column_letter(index + 1)} contains a NUL character. "
+                "Remove it and upload the file again."
+            )
 
 
 def _csv_records(name: str, content: bytes):

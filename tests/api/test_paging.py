@@ -1,11 +1,19 @@
 """Cursor paging of parts, inventory and batches (SPEC §8), as for runs: hidden rows never on a page."""
 
+import base64
+import datetime
+import json
+
 import pytest
 
 from tests import factories
 from tests.api.conftest import api_client_for
 
 pytestmark = pytest.mark.django_db
+
+
+def cursor_of(values: list) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode()
 
 
 def walk(client, url, key):
@@ -87,6 +95,25 @@ def test_a_cursor_this_api_did_not_give_is_422(api, url, cursor):
     assert response.json()["errors"] == [
         {"row": None, "field": "cursor", "message": "Not a cursor this API gave."}
     ]
+
+
+@pytest.mark.parametrize("hours", [20, -20, 23])
+def test_a_runs_cursor_with_any_offset_python_reads_is_the_same_instant(api, org, part, hours):
+    # PostgreSQL refuses offsets past ±15:59, which Python accepts up to ±23:59.
+    runs = [factories.RunFactory(organisation=org, part=part) for _ in range(3)]
+    newest = max(runs, key=lambda r: (r.created_at, r.number))
+    offset = datetime.timezone(datetime.timedelta(hours=hours))
+    cursor = cursor_of([newest.created_at.astimezone(offset).isoformat(), newest.number])
+    response = api.get("/api/v1/runs", {"cursor": cursor})
+    assert response.status_code == 200, response.content
+    assert sorted(run["number"] for run in response.json()["runs"]) == sorted(
+        run.number for run in runs if run != newest
+    )
+
+
+def test_a_cursor_with_an_offset_python_cannot_read_is_422(api):
+    response = api.get("/api/v1/runs", {"cursor": cursor_of(["2026-01-01T00:00:00+99:00", 1])})
+    assert response.status_code == 422, response.content
 
 
 def test_list_queries_are_fixed(api, org, part, django_assert_max_num_queries):

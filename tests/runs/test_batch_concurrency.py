@@ -25,8 +25,8 @@ class HoldAfterCheck:
         self.checked, self.go = threading.Event(), threading.Event()
         check = RunBatch.problems_adding
 
-        def check_then_wait(batch, runs):
-            problems = check(batch, runs)
+        def check_then_wait(batch, runs, *, user):
+            problems = check(batch, runs, user=user)
             if threading.current_thread().name == "held":
                 self.checked.set()
                 self.go.wait(timeout=30)

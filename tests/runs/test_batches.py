@@ -1,12 +1,20 @@
 """Batches after creation (SPEC §9): the list, a batch's page, renaming, adding runs, taking them out."""
 
+import dataclasses
 import re
 
 import pytest
 from django.urls import reverse
 
 from runs.models import Run, RunBatch, RunEvent, RunEventKind, RunStatus
-from runs.services import RunRequest, add_runs_to_batch, create_batch, create_runs
+from runs.services import (
+    RunChangeError,
+    RunRequest,
+    add_runs_to_batch,
+    create_batch,
+    create_runs,
+    remove_run_from_batch,
+)
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -432,3 +440,75 @@ def test_a_hidden_batch_is_neither_named_nor_linked(client, uncleared_planner, p
         html = client.get(url).content.decode()
         assert page_url(batch) not in html
         assert "Week 12" not in html
+
+
+# A hidden batch is not named, whichever page would name it -------------------------------
+
+
+@pytest.fixture
+def secret(planner, make_runs, v1):
+    """Batch "SECRET": a plain run, and an export-controlled run that hides it from the uncleared."""
+    secret = create_batch(actor=planner, name="SECRET")
+    add_runs_to_batch(actor=planner, batch=secret, runs=make_runs(v1) + make_runs(v1, export_controlled=True))
+    return secret
+
+
+@pytest.mark.parametrize("door", ["batch page", "run page"])
+def test_a_run_already_in_a_hidden_batch_is_refused_without_naming_it(
+    client, uncleared_planner, batch, secret, door
+):
+    plain = Run.objects.get(batch=secret, export_controlled=False)
+    client.force_login(uncleared_planner)
+    if door == "batch page":
+        response = client.post(reverse("runs:batch-add", args=[batch.pk]), {"runs": [plain.number]})
+    else:
+        response = client.post(reverse("runs:run-batch", args=[plain.number]), {"batch-batch": batch.name})
+    html = response.content.decode()
+    assert f"Run {plain.number} is already in another batch: a run is in one batch at most." in html
+    assert "SECRET" not in html
+    assert Run.objects.get(pk=plain.pk).batch == secret
+
+
+def test_a_cleared_planner_is_told_which_batch_holds_the_run(planner_client, batch, secret):
+    plain = Run.objects.get(batch=secret, export_controlled=False)
+    response = planner_client.post(reverse("runs:batch-add", args=[batch.pk]), {"runs": [plain.number]})
+    assert f"Run {plain.number} is already in batch “SECRET”" in response.content.decode()
+
+
+def test_the_page_counts_only_the_runs_created_in_it_that_the_user_may_see(
+    client, planner, uncleared_planner, part, v1
+):
+    plain = RunRequest(part_id=part.pk, procedure_version_id=v1.pk)
+    controlled = RunRequest(part_id=part.pk, procedure_version_id=v1.pk, export_controlled=True)
+    runs = create_runs(user=planner, requests=[plain, plain, controlled], batch_name="Launch")
+    batch = runs[0].batch
+    # Out of the batch again, so the batch itself is visible to the uncleared.
+    remove_run_from_batch(actor=planner, batch=batch, run=runs[2])
+    for user, count in ((planner, 3), (uncleared_planner, 2)):
+        client.force_login(user)
+        html = client.get(page_url(batch)).content.decode()
+        assert f"<strong>Created</strong> with {count} runs" in html
+
+
+def test_the_created_page_does_not_name_a_batch_hidden_since(client, planner, uncleared_planner, part, v1):
+    request = RunRequest(part_id=part.pk, procedure_version_id=v1.pk)
+    mine = create_runs(user=uncleared_planner, requests=[request], batch_name="SECRET-LATER")
+    batch = mine[0].batch
+    controlled = dataclasses.replace(request, export_controlled=True)
+    add_runs_to_batch(actor=planner, batch=batch, runs=create_runs(user=planner, requests=[controlled]))
+    client.force_login(uncleared_planner)
+    html = client.get(reverse("runs:created", args=[mine[0].creation_token])).content.decode()
+    assert f"#{mine[0].number}" in html
+    assert "SECRET-LATER" not in html
+    assert page_url(batch) not in html
+
+
+def test_a_batch_hidden_since_the_page_was_loaded_takes_no_runs(uncleared_planner, part, v1, secret):
+    # The uncleared planner's page offered the batch before a controlled run joined it:
+    # the service checks again under the batch's lock, and names nothing in it.
+    request = RunRequest(part_id=part.pk, procedure_version_id=v1.pk)
+    mine = create_runs(user=uncleared_planner, requests=[request])
+    with pytest.raises(RunChangeError) as refused:
+        add_runs_to_batch(actor=uncleared_planner, batch=secret, runs=mine)
+    assert refused.value.messages == ["This batch no longer exists or is not visible to you."]
+    assert Run.objects.get(pk=mine[0].pk).batch is None

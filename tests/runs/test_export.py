@@ -80,6 +80,29 @@ def test_cells_a_spreadsheet_would_run_as_formulas_are_neutralised(planner_clien
     assert rows[-1]["attributes.note"] == "'=1+2"
 
 
+def test_control_characters_xlsx_cannot_hold_are_left_out_of_it(planner_client, org):
+    # Rename and batch names take pasted text; openpyxl refuses these characters in a cell.
+    batch = factories.RunBatchFactory(organisation=org, name="Batch\x02 one")
+    factories.RunAttributeDefinitionFactory(organisation=org, key="note", label="Note")
+    factories.RunFactory(
+        organisation=org, name="Bell\x07 and\x01 ack", batch=batch, attributes={"note": "a\x1fb"}
+    )
+
+    _, _, rows = download(planner_client, "xlsx")
+
+    assert (rows[0]["name"], rows[0]["batch_name"], rows[0]["attributes.note"]) == (
+        "Bell and ack",
+        "Batch one",
+        "ab",
+    )
+
+
+def test_the_csv_keeps_control_characters(planner_client, org):
+    factories.RunFactory(organisation=org, name="Bell\x07")
+    _, _, rows = download(planner_client, "csv")
+    assert rows[0]["name"] == "Bell\x07"
+
+
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 def test_an_uncleared_users_export_has_no_export_controlled_run(client, org, other_org, fmt):
     user = factories.PlannerFactory(organisation=org, username="kim")

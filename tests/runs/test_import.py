@@ -154,6 +154,9 @@ def test_a_byte_order_mark_and_semicolons(planner_client, world):
         ({"part.number": "NOPE"}, "No part NOPE revision A is visible to you."),
         ({"part.revision": ""}, "Give the part number and revision."),
         ({"procedure": "999999"}, "No procedure with id 999999 is visible to you."),
+        # "²".isdigit() is true, yet int("²") raises.
+        ({"procedure": "²"}, "No procedure with id ² is visible to you."),
+        ({"part.number": "GLUE-1", "quantity": "²"}, "Quantity: Enter a whole number."),
         ({"procedure.title": "Paint"}, "No released procedure “Paint” is visible to you."),
         ({"procedure.title": "Assemble bracket", "procedure.version": "7"}, "v7 is visible to you"),
         ({"procedure.version": "2"}, "A procedure version needs the procedure's title too."),
@@ -279,6 +282,14 @@ def too_many_rows() -> SimpleUploadedFile:
             "name more than once",
         ),
         (too_many_rows, "many.csv has more than 5,000 runs"),
+        (
+            lambda: SimpleUploadedFile("nul.csv", b"part.number,part.revision,name\nBRKT-100,A,x\x00y\n"),
+            "nul.csv: row 2, column C contains a NUL character",
+        ),
+        (
+            lambda: xlsx_file([BRACKET | {None: "note", "name": "x"}], name="gap.xlsx"),
+            "gap.xlsx: column C has a value in row 2 but no name in the first row",
+        ),
         (big_csv, "files of up to 10 MB can be imported"),
     ],
 )
@@ -291,6 +302,11 @@ def test_an_unreadable_file_is_refused_whole(planner_client, world, make_file, m
     assert message in body and body.count('class="field-error"') == 1
     assert ("<html" in body) == (not headers)
     assert not RunDraft.objects.exists()
+
+
+def test_an_xlsx_header_may_have_an_empty_cell_above_an_empty_column(planner_client, world):
+    upload(planner_client, xlsx_file([BRACKET | {None: None, "name": "Gap"}]))
+    assert problems(RunDraft.objects.get()) == []
 
 
 def test_htmx_upload_redirects_the_page_to_review(planner_client, world):

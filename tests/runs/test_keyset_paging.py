@@ -143,6 +143,18 @@ def test_a_naive_cursor_is_read_as_utc(planner_client, org):
     assert numbers(response) == [run.number for run in order[50:]]
 
 
+@pytest.mark.parametrize("hours", [20, -20, 23])
+def test_a_cursor_with_any_offset_python_reads_is_the_same_instant(planner_client, org, hours):
+    # PostgreSQL refuses offsets past ±15:59, which Python accepts up to ±23:59.
+    runs = make_runs(org, 60, per_instant=1)
+    order = sorted(runs, key=lambda r: (r.created_at, r.number), reverse=True)
+    offset = datetime.timezone(datetime.timedelta(hours=hours))
+    cursor = order[49].created_at.astimezone(offset).isoformat()
+    response = planner_client.get(reverse("runs:list"), {"after": f"{cursor},{order[49].number}"})
+    assert response.status_code == 200
+    assert numbers(response) == [run.number for run in order[50:]]
+
+
 def test_the_next_link_keeps_the_filters(planner_client, org):
     make_runs(org, 55, status=RunStatus.TODO)
     make_runs(org, 5, status=RunStatus.COMPLETE)
