@@ -8,6 +8,14 @@ from tests import factories
 # tests make around it are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+
+def pytest_configure(config):
+    from django.conf import settings
+
+    # Production's password hasher takes a noticeable fraction of a second by design, and
+    # the suite makes thousands of users; the tests are about who may do what, not hashing.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
 CHROMIUM = "/usr/bin/chromium"
 
 

@@ -232,9 +232,7 @@ class World:
 
 
 @pytest.fixture
-def world(org, other_org, settings):
-    # Nobody logs in with a password here: a fast hasher keeps the many users cheap.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+def world(org, other_org):
     return World(org, other_org)
 
 

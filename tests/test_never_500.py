@@ -15,7 +15,7 @@ import uuid
 from urllib.parse import quote, urlencode, urlsplit
 
 from django.conf import settings as django_settings
-from django.test import Client, override_settings
+from django.test import Client
 from django.urls import resolve, reverse
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -43,7 +43,6 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 ROW_ACTIONS = ["edit", "save", "duplicate", "remove", "restore", "gone"]
 
 
-@override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
 class NeverA500(TestCase):
     @classmethod
     def setUpClass(cls):

@@ -25,12 +25,6 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 NUL = "\x00"
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    # Nobody here logs in with a password; hashing one per user would dominate the run time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def part(org):
     return factories.PartFactory(organisation=org, number="BRKT-ASSY-001")

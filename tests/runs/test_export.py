@@ -13,11 +13,6 @@ pytestmark = pytest.mark.django_db
 READERS = {"csv": read_csv, "xlsx": read_xlsx}
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def download(client, fmt: str, query: str = ""):
     response = client.get(reverse("runs:export", args=[fmt]) + query)
     assert response.status_code == 200

@@ -49,11 +49,6 @@ def world(org, planner):
 BRACKET = {"part.number": "BRKT-100", "part.revision": "A"}
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def upload(client, file, query="", **headers):
     return client.post(reverse("runs:import") + query, {"file": file}, **headers)
 

@@ -10,7 +10,7 @@ import logging
 import traceback
 
 import pytest
-from django.test import Client, override_settings
+from django.test import Client
 from django.urls import reverse
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -424,7 +424,6 @@ def test_the_run_page_takes_a_fixed_number_of_queries_whatever_its_history(
 # Whatever is posted ------------------------------------------------------------------------
 
 
-@override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
 class NeverA500(TestCase):
     """Hypothesis posts the run page's and the batch page's forms with anything at all: never
     a server error, a run changes only together with an event, and no batch mixes versions."""
