@@ -290,6 +290,9 @@ def batches_offered(user, run: Run) -> list[str]:
     return list(batches.order_by("-created_at").values_list("name", flat=True)[:BATCHES_OFFERED])
 
 
+@login_required
+@permission_required(PLANNER_PERMISSION, raise_exception=True)
+@require_POST
 def change_run(request, number: int, form_class: type[RunForm]):
     """Bind the form to the post and make its change; answer as the module docstring says."""
     run = get_run_for_user(request, number)
@@ -319,38 +322,3 @@ def change_run(request, number: int, form_class: type[RunForm]):
     if wants_partial(request):
         return render(request, f"{TEMPLATE}#run-header", context | {"swap": True})
     return render(request, TEMPLATE, context)
-
-
-@login_required
-@permission_required(PLANNER_PERMISSION, raise_exception=True)
-@require_POST
-def reassign(request, number):
-    return change_run(request, number, ReassignForm)
-
-
-@login_required
-@permission_required(PLANNER_PERMISSION, raise_exception=True)
-@require_POST
-def change_due_date(request, number):
-    return change_run(request, number, DueDateForm)
-
-
-@login_required
-@permission_required(PLANNER_PERMISSION, raise_exception=True)
-@require_POST
-def rename(request, number):
-    return change_run(request, number, RenameForm)
-
-
-@login_required
-@permission_required(PLANNER_PERMISSION, raise_exception=True)
-@require_POST
-def cancel(request, number):
-    return change_run(request, number, CancelForm)
-
-
-@login_required
-@permission_required(PLANNER_PERMISSION, raise_exception=True)
-@require_POST
-def batch(request, number):
-    return change_run(request, number, BatchForm)

@@ -1,17 +1,19 @@
 from django.urls import path
 
 from runs import batches, review, run_actions, schedule, spreadsheet_views, views, wizard, work_pages
+from runs.run_actions import change_run
 
 app_name = "runs"
 
 urlpatterns = [
     path("", work_pages.run_list, name="list"),
     path("<int:number>/", run_actions.run_detail, name="detail"),
-    path("<int:number>/reassign/", run_actions.reassign, name="run-reassign"),
-    path("<int:number>/due-date/", run_actions.change_due_date, name="run-due-date"),
-    path("<int:number>/rename/", run_actions.rename, name="run-rename"),
-    path("<int:number>/batch/", run_actions.batch, name="run-batch"),
-    path("<int:number>/cancel/", run_actions.cancel, name="run-cancel"),
+    # Each small form of the run page posts to its own URL; one view makes any of the changes.
+    path("<int:number>/reassign/", change_run, {"form_class": run_actions.ReassignForm}, name="run-reassign"),
+    path("<int:number>/due-date/", change_run, {"form_class": run_actions.DueDateForm}, name="run-due-date"),
+    path("<int:number>/rename/", change_run, {"form_class": run_actions.RenameForm}, name="run-rename"),
+    path("<int:number>/batch/", change_run, {"form_class": run_actions.BatchForm}, name="run-batch"),
+    path("<int:number>/cancel/", change_run, {"form_class": run_actions.CancelForm}, name="run-cancel"),
     path("batches/", batches.batch_list, name="batches"),
     path("batches/new/", batches.batch_new, name="batch-new"),
     path("batches/<int:pk>/", batches.batch_detail, name="batch"),

@@ -156,12 +156,6 @@ class OrganisationAdmin(admin.ModelAdmin):
         return request.user.is_superuser
 
 
-# A membership is a row of the table Django makes for Team.members, whose str() would be
-# "Team_members object (2)": the user page prints it on each row of its Teams, and the history
-# in what was added or removed. It reads as the team.
-Team.members.through.__str__ = lambda membership: str(membership.team)
-
-
 class TeamMembershipInline(ScopedInline, admin.TabularInline):
     model = Team.members.through
     extra = 0

@@ -75,6 +75,12 @@ class Team(models.Model):
             raise ValidationError({"name": f"A team named “{self.name}” already exists."})
 
 
+# A membership is a row of the table Django makes for Team.members, whose str() would be
+# "Team_members object (2)": the admin's user page prints it on each row of its Teams, and
+# its history in what was added or removed. It reads as the team.
+Team.members.through.__str__ = lambda membership: str(membership.team)
+
+
 class Counter(models.Model):
     """An organisation-scoped sequence (run numbers, serials, lots) that never repeats."""
 
