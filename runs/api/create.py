@@ -185,7 +185,11 @@ def _create(user: User, payload: RunsIn) -> dict:
         runs = create_runs(user=user, requests=requests, batch_name=batch_name)
     except RunCreationError as error:
         raise invalid(
-            [{"row": row, "field": None, "message": m} for row, ms in sorted(error.rows.items()) for m in ms],
+            [
+                {"row": row, "field": problem.field, "message": str(problem)}
+                for row, problems in sorted(error.rows.items())
+                for problem in problems
+            ],
             error.batch,
         ) from error
     # The service set part, version, unit and batch on the runs; fill in the assignees.

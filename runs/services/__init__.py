@@ -19,6 +19,7 @@ from runs.services.batches import (
 from runs.services.creation import (
     NOT_RUNNABLE_INVENTORY,
     UNRELEASED_PROCEDURE,
+    Problem,
     RunCreationError,
     RunRequest,
     auto_run_name,
@@ -43,6 +44,7 @@ __all__ = [
     "NOT_RUNNABLE_INVENTORY",
     "UNRELEASED_PROCEDURE",
     "UNSEEN",
+    "Problem",
     "RunChangeError",
     "RunCreationError",
     "RunRequest",

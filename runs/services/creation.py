@@ -81,10 +81,26 @@ class RunRequest:
         )
 
 
+class Problem(str):
+    """Why a request cannot become a run, in the planner's words, and the field it is about.
+
+    A `str`, so Review, the importer and messages use it as the text it is; the API reads
+    `field` to name the field of its 422 (the names of the API's run fields, which are the
+    spreadsheet's columns too). None when the problem is the row as a whole.
+    """
+
+    field: str | None
+
+    def __new__(cls, message: str, field: str | None = None) -> "Problem":
+        problem = super().__new__(cls, message)
+        problem.field = field
+        return problem
+
+
 class RunCreationError(Exception):
     """Nothing was created. `rows` maps a request's index to its problems."""
 
-    def __init__(self, rows: dict[int, list[str]] | None = None, batch: list[str] | None = None):
+    def __init__(self, rows: dict[int, list[Problem]] | None = None, batch: list[str] | None = None):
         self.rows = rows or {}
         self.batch = batch or []
         super().__init__("; ".join([*self.batch, *(m for ms in self.rows.values() for m in ms)]))
@@ -174,24 +190,27 @@ class _Plan:
             or (version and version.procedure_id in self.controlled_families)
         )
 
-    def resolve_version(self, request: RunRequest) -> tuple[ProcedureVersion | None, list[str]]:
+    def resolve_version(self, request: RunRequest) -> tuple[ProcedureVersion | None, list[Problem]]:
         """The version a run is created on: the one released now (the revision lock)."""
         if not request.procedure_version_id:
             return None, []
         version = self.versions.get(request.procedure_version_id)
         if version is None:
-            return None, ["The procedure no longer exists or is not visible to you."]
+            return None, [Problem("The procedure no longer exists or is not visible to you.", "procedure")]
         if version.status == VersionStatus.SUPERSEDED and version.procedure_id in self.released:
             version = self.released[version.procedure_id]
         if version.status != VersionStatus.RELEASED or self.unapproved.get(version.pk):
             return version, [
-                f"{UNRELEASED_PROCEDURE}: {version} is {version.get_status_display().lower()}"
-                + (" and has unapproved steps." if self.unapproved.get(version.pk) else ".")
+                Problem(
+                    f"{UNRELEASED_PROCEDURE}: {version} is {version.get_status_display().lower()}"
+                    + (" and has unapproved steps." if self.unapproved.get(version.pk) else "."),
+                    "procedure",
+                )
             ]
         return version, []
 
 
-def problems_with(*, user: User, requests: Sequence[RunRequest]) -> dict[int, list[str]]:
+def problems_with(*, user: User, requests: Sequence[RunRequest]) -> dict[int, list[Problem]]:
     """What create_runs would refuse in each request, by index, without creating anything.
 
     The spreadsheet import shows these at the row on Review. The rows it reads are locked
@@ -202,61 +221,71 @@ def problems_with(*, user: User, requests: Sequence[RunRequest]) -> dict[int, li
 
 
 def _check(user: User, plan: _Plan, requests: Sequence[RunRequest]) -> tuple[dict, dict]:
-    problems: dict[int, list[str]] = defaultdict(list)
+    problems: dict[int, list[Problem]] = defaultdict(list)
     versions: dict[int, ProcedureVersion | None] = {}
     serial_rows = Tally(r.serial_number for r in requests if r.serial_number)
     for i, request in enumerate(requests):
-        say = problems[i].append
+
+        def say(field: str, message: str, i: int = i) -> None:
+            problems[i].append(Problem(message, field))
+
         part = plan.parts.get(request.part_id)
         if part is None:
-            say("The part no longer exists or is not visible to you.")
+            say("part", "The part no longer exists or is not visible to you.")
             continue
         version, version_problems = plan.resolve_version(request)
         versions[i] = version
         problems[i].extend(version_problems)
         if version and (version.pk, part.pk) not in plan.links:
-            say(f"Procedure “{version}” is not linked to part {part}.")
+            say("procedure", f"Procedure “{version}” is not linked to part {part}.")
         if request.source == RunSource.ATTACH:
             unit = plan.inventory.get(request.inventory_id)
             if unit is None or unit.part_id != part.pk:
-                say(f"Pick an inventory unit of part {part}.")
+                say("inventory", f"Pick an inventory unit of part {part}.")
             elif not unit.can_take_run:
-                say(f"{NOT_RUNNABLE_INVENTORY} ({unit.identity} is {unit.get_status_display().lower()}).")
+                say(
+                    "inventory",
+                    f"{NOT_RUNNABLE_INVENTORY} ({unit.identity} is {unit.get_status_display().lower()}).",
+                )
         else:
             tracking = request.tracking_type or part.tracking_type
             if request.serial_number and tracking == TrackingType.SERIAL:
                 if request.serial_number in plan.taken_serials:
-                    say(f"Serial number {request.serial_number} is already used in inventory.")
+                    say(
+                        "serial_number",
+                        f"Serial number {request.serial_number} is already used in inventory.",
+                    )
                 elif serial_rows[request.serial_number] > 1:
-                    say(f"Serial number {request.serial_number} is on more than one row.")
+                    say("serial_number", f"Serial number {request.serial_number} is on more than one row.")
             if tracking == TrackingType.LOT and (part.pk, request.lot_number) in plan.taken_lots:
-                say(f"Lot {request.lot_number} already exists for this part.")
+                say("lot_number", f"Lot {request.lot_number} already exists for this part.")
             if tracking != TrackingType.SERIAL and not 1 <= request.quantity <= MAX_QUANTITY:
-                say(f"Quantity must be between 1 and {MAX_QUANTITY:,}.")
-        for label, value, limit in (
-            ("Run name", request.name, RUN_NAME_LENGTH),
-            ("Serial number", request.serial_number, SERIAL_LENGTH),
-            ("Lot number", request.lot_number, LOT_LENGTH),
+                say("quantity", f"Quantity must be between 1 and {MAX_QUANTITY:,}.")
+        for name, label, value, limit in (
+            ("name", "Run name", request.name, RUN_NAME_LENGTH),
+            ("serial_number", "Serial number", request.serial_number, SERIAL_LENGTH),
+            ("lot_number", "Lot number", request.lot_number, LOT_LENGTH),
         ):
             if len(value) > limit:
-                say(f"{label} is {len(value)} characters long; at most {limit} fit.")
+                say(name, f"{label} is {len(value)} characters long; at most {limit} fit.")
         if request.assigned_user_id and request.assigned_team_id:
-            say("Assign the run to a user or to a team, not both.")
+            say("assignee", "Assign the run to a user or to a team, not both.")
         elif request.assigned_user_id and request.assigned_user_id not in plan.users:
-            say("The assignee is not an active user of your organisation.")
+            say("assignee", "The assignee is not an active user of your organisation.")
         elif request.assigned_user_id and not plan.users[request.assigned_user_id].export_cleared:
             if plan.export_controlled(request, part, version):
                 say(
+                    "assignee",
                     f"{plan.users[request.assigned_user_id]} is not export-cleared "
-                    "and could not see this export-controlled run."
+                    "and could not see this export-controlled run.",
                 )
         elif request.assigned_team_id and request.assigned_team_id not in plan.teams:
-            say("The team is not one of your organisation's.")
+            say("assignee", "The team is not one of your organisation's.")
         if request.export_controlled and not user.export_cleared:
-            say("Only export-cleared users can mark a run export controlled.")
+            say("export_controlled", "Only export-cleared users can mark a run export controlled.")
         for key, label in plan.required_attributes:
             if request.attributes.get(key) in (None, "", []):
-                say(f"{label} is required.")
+                say("attributes", f"{label} is required.")
     return {i: ms for i, ms in problems.items() if ms}, versions
 
 
@@ -392,7 +421,12 @@ def _write(user, organisation, plan, requests, versions, batch_name, token, coun
         zip(auto_lot, _allocate(counters, organisation, [parts[i] for i in auto_lot], "lot"), strict=True)
     )
     too_long = {
-        i: [f"The {kind} pattern makes “{value}”, longer than the {limit} characters that fit."]
+        i: [
+            Problem(
+                f"The {kind} pattern makes “{value}”, longer than the {limit} characters that fit.",
+                f"{kind}_number",
+            )
+        ]
         for kind, values, limit in (("serial", serials, SERIAL_LENGTH), ("lot", lots, LOT_LENGTH))
         for i, value in values.items()
         if len(value) > limit

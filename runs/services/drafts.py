@@ -7,7 +7,7 @@ from django.db import transaction
 
 from ion_runs.accounts.models import User
 from runs.models import Run, RunDraft
-from runs.services.creation import RunCreationError, RunRequest, _created_with, create_runs
+from runs.services.creation import Problem, RunCreationError, RunRequest, _created_with, create_runs
 
 LIST_CHANGED = (
     "The list of runs changed since this page was loaded (in another tab?). Nothing was created: "
@@ -39,7 +39,11 @@ def create_runs_from_drafts(
                 return done
             raise RunCreationError(batch=[LIST_CHANGED])
         # Rows imported from a spreadsheet keep their problems until edited (or removed).
-        if unresolved := {d.pk: d.data["import_problems"] for d in drafts if d.data.get("import_problems")}:
+        if unresolved := {
+            d.pk: [Problem(m) for m in d.data["import_problems"]]
+            for d in drafts
+            if d.data.get("import_problems")
+        }:
             raise RunCreationError(unresolved)
         try:
             runs = create_runs(

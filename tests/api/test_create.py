@@ -135,13 +135,72 @@ def test_service_problems_are_422_at_their_row_and_nothing_is_created(api, org, 
     errors = response.json()["errors"]
     assert {
         "row": 1,
-        "field": None,
+        "field": "serial_number",
         "message": "Serial number SN-TAKEN is already used in inventory.",
     } in errors
     assert any(e["row"] == 2 and e["message"].startswith("Procedure has unreleased steps") for e in errors)
     assert not any(e["row"] == 0 for e in errors)
     assert Run.objects.count() == 0
     assert PartInventory.objects.count() == 1
+
+
+def test_every_rule_of_the_service_names_its_field(api, org, part, version):
+    """The wizard's rules, checked by create_runs, answer at the field an integration sent."""
+    other_part = factories.PartFactory(organisation=org, number="OTHER")
+    lot_part = factories.PartFactory(organisation=org, tracking_type=TrackingType.LOT)
+    factories.PartInventoryFactory(part=lot_part, serial_number="", lot_number="L-TAKEN")
+    factories.PartInventoryFactory(part=part, serial_number="SN-TAKEN")
+    scrapped = factories.PartInventoryFactory(
+        part=part, serial_number="SN-SCRAP", status=InventoryStatus.SCRAPPED
+    )
+    draft = factories.ProcedureVersionFactory(procedure__organisation=org, parts=[part], number=2)
+    factories.PlannerFactory(organisation=org, username="left", is_active=False)
+    factories.PlannerFactory(organisation=org, username="uncleared", first_name="Aaron", last_name="Peterson")
+    factories.RunAttributeDefinitionFactory(organisation=org, key="po", label="Customer PO", required=True)
+    po = {"po": "PO-1"}
+    rows = [
+        ({"part": part.pk, "procedure": draft.pk}, "procedure", "Procedure has unreleased steps"),
+        ({"part": other_part.pk, "procedure": version.pk}, "procedure", "Procedure “"),
+        (
+            {"part": part.pk, "source": "attach", "inventory": scrapped.pk},
+            "inventory",
+            "Part inventory is not",
+        ),
+        (
+            {"part": part.pk, "serial_number": "SN-TAKEN"},
+            "serial_number",
+            "Serial number SN-TAKEN is already",
+        ),
+        (
+            {"part": part.pk, "serial_number": "SN-TWICE"},
+            "serial_number",
+            "Serial number SN-TWICE is on more",
+        ),
+        (
+            {"part": part.pk, "serial_number": "SN-TWICE"},
+            "serial_number",
+            "Serial number SN-TWICE is on more",
+        ),
+        ({"part": lot_part.pk, "lot_number": "L-TAKEN"}, "lot_number", "Lot L-TAKEN already exists"),
+        ({"part": lot_part.pk, "quantity": 0}, "quantity", "Quantity must be between"),
+        ({"part": part.pk, "name": "N" * 201}, "name", "Run name is 201 characters long"),
+        ({"part": part.pk, "serial_number": "S" * 101}, "serial_number", "Serial number is 101 characters"),
+        ({"part": part.pk, "assignee": {"user": "left"}}, "assignee", "The assignee is not an active user"),
+        (
+            {"part": part.pk, "export_controlled": True, "assignee": {"user": "uncleared"}},
+            "assignee",
+            "Aaron Peterson is not export-cleared",
+        ),
+        ({"part": part.pk, "attributes": {}}, "attributes", "Customer PO is required."),
+    ]
+    response = api.post(URL, {"runs": [{"attributes": po} | body for body, _, _ in rows]})
+    assert response.status_code == 422, response.json()
+    errors = response.json()["errors"]
+    for row, (_, field, message) in enumerate(rows):
+        at_row = [(e["field"], e["message"]) for e in errors if e["row"] == row]
+        assert any(f == field and m.startswith(message) for f, m in at_row), (row, at_row)
+    assert all(e["field"] is not None for e in errors)
+    assert Run.objects.count() == 0
 
 
 def test_batch_problems_are_batch_errors(api, org, part, version):
