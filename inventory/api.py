@@ -5,7 +5,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
 from inventory.models import Part, PartInventory
-from ion_runs.api import ERRORS, require
+from ion_runs.api import ERRORS, Id, SearchText, require
 from ion_runs.api_paging import PageQuery, keyset_page
 
 router = Router(tags=["parts and inventory"])
@@ -42,12 +42,12 @@ class UnitPage(Schema):
 
 
 class PartQuery(PageQuery):
-    q: str = Field("", description="Part number or description contains.")
+    q: SearchText = Field("", description="Part number or description contains.")
 
 
 class UnitQuery(PageQuery):
-    part: int | None = Field(None, description="Only this part's units.")
-    q: str = Field("", description="Serial, lot or location contains.")
+    part: Id | None = Field(None, description="Only this part's units.")
+    q: SearchText = Field("", description="Serial, lot or location contains.")
 
 
 @router.get("/parts", response={200: PartPage, **ERRORS}, url_name="parts", summary="Search parts")

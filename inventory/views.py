@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from inventory.models import InventoryStatus, Part, PartInventory
+from ion_runs.search import search_text
 
 
 def visible_inventory(user):
@@ -20,7 +21,7 @@ def get_inventory_for_user(request, pk) -> PartInventory:
 @permission_required("inventory.view_partinventory", raise_exception=True)
 @require_GET
 def inventory_list(request):
-    query = request.GET.get("q", "").strip()
+    query = search_text(request)
     status = request.GET.get("status", "")
     units = visible_inventory(request.user).order_by("part__number", "serial_number", "lot_number", "pk")
     if query:

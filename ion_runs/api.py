@@ -17,13 +17,14 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template import RequestContext, Template
-from ninja import NinjaAPI, Schema
+from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.openapi.docs import Swagger
 from ninja.security import HttpBearer
 from pydantic import BeforeValidator
 
 from ion_runs.accounts.models import ApiToken, User
+from ion_runs.search import SEARCH_LENGTH
 
 
 class TokenAuth(HttpBearer):
@@ -70,6 +71,11 @@ def _iso_date(value):
 
 
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+
+SearchText = Annotated[str, Field(max_length=SEARCH_LENGTH)]
+
+# The ids the database can hold: a larger one is a 422 at its field, not an overflow.
+Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 # What every authenticated endpoint may answer besides its success.
 ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}

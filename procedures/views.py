@@ -4,6 +4,7 @@ from django.db.models import Prefetch, Q
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
+from ion_runs.search import search_text
 from procedures.models import ProcedureStep, ProcedureVersion, StepField, VersionStatus
 
 
@@ -16,7 +17,7 @@ def get_version_for_user(request, pk) -> ProcedureVersion:
 @permission_required("procedures.view_procedureversion", raise_exception=True)
 @require_GET
 def procedure_list(request):
-    query = request.GET.get("q", "").strip()
+    query = search_text(request)
     versions = (
         ProcedureVersion.objects.visible_to(request.user)
         .exclude(status__in=[VersionStatus.SUPERSEDED, VersionStatus.ARCHIVED])

@@ -18,6 +18,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from ion_runs.search import search_text
 from procedures.models import ProcedureVersion
 from runs.access import PLANNER_PERMISSION, get_batch_for_user, get_run_for_user, visible_runs
 from runs.forms import picker_results
@@ -40,7 +41,6 @@ PAGE_TEMPLATE = "runs/batches/detail.html"
 HISTORY_SHOWN = 50
 BATCH_RELATED = ("part", "part_inventory", "assigned_user", "assigned_team")
 NAME_LENGTH = RunBatch._meta.get_field("name").max_length
-SEARCH_LENGTH = 200
 
 
 class BatchNameForm(forms.Form):
@@ -90,7 +90,7 @@ def batch_list(request):
 
 def render_batch_list(request, form):
     """The Batches list (the `q` searched names, newest first), or with htmx its table only."""
-    query = search_text(request, "q")
+    query = search_text(request)
     batches = RunBatch.objects.visible_to(request.user).select_related("created_by")
     if query:
         batches = batches.filter(name__icontains=query)
@@ -99,12 +99,6 @@ def render_batch_list(request, form):
     context = {"page": page, "query": query, "form": form}
     template = f"{LIST_TEMPLATE}#batch-table" if wants_partial(request) else LIST_TEMPLATE
     return render(request, template, context)
-
-
-def search_text(request, name: str) -> str:
-    """A search box's text, tidied; a NUL (which PostgreSQL refuses in text) searches nothing."""
-    text = request.GET.get(name, "")
-    return "" if "\x00" in text else " ".join(text.split())[:SEARCH_LENGTH]
 
 
 def describe(batches) -> None:

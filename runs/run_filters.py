@@ -11,6 +11,7 @@ from django.utils.safestring import mark_safe
 
 from inventory.models import Part, PartInventory
 from ion_runs.accounts.models import Team, User
+from ion_runs.search import SEARCH_LENGTH
 from procedures.models import ProcedureVersion
 from runs.models import RunBatch, RunStatus
 
@@ -67,7 +68,7 @@ DEFAULT_SORT = "-created"
 class RunFilterForm(forms.Form):
     q = forms.CharField(
         required=False,
-        max_length=100,
+        max_length=SEARCH_LENGTH,
         label="Search",
         widget=forms.TextInput(
             attrs={"type": "search", "placeholder": "Name, run number, serial, lot or part number"}

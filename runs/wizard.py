@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET
 from formtools.wizard.views import NamedUrlSessionWizardView
 
 from inventory.models import Part, PartInventory
+from ion_runs.search import search_text
 from procedures.models import ProcedureVersion
 from runs import forms
 from runs.models import RunDraft, RunSource
@@ -224,7 +225,7 @@ class NewRunWizard(LoginRequiredMixin, PermissionRequiredMixin, NamedUrlSessionW
         return offered[0] if len(offered) == 1 else None
 
     def picker_context(self, step) -> dict:
-        query = self.request.GET.get("q", "").strip()
+        query = search_text(self.request)
         if step == "part":
             if not query and self.prefill.get("procedure"):
                 # Opened from a procedure page: offer the parts it is linked to first.

@@ -8,15 +8,11 @@ from ninja import Field, Schema
 from pydantic import ConfigDict, model_validator
 
 from inventory.models import TrackingType
-from ion_runs.api import IsoDate
+from ion_runs.api import Id, IsoDate, SearchText
 from ion_runs.api_paging import PageQuery
 from runs.models import Run
 
 MAX_RUNS = 5_000
-
-
-# Ids as the database stores them: a larger number is a 422, never an out-of-range query.
-Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 
 class Strict(Schema):
@@ -197,7 +193,7 @@ def run_out(run: Run, links: RunLinks) -> dict:
 class RunFilters(PageQuery):
     """The Runs page's filters, under the API's names."""
 
-    q: str | None = None
+    q: SearchText | None = None
     status: str | None = Field(None, description="`open`, or todo, in_progress, hold, complete, canceled.")
     part: str | None = Field(None, description="Part number starts with.")
     procedure: str | None = Field(None, description="`none`, `v<version id>`, or `f<procedure id>`.")
@@ -210,4 +206,4 @@ class RunFilters(PageQuery):
 
 
 class BatchQuery(PageQuery):
-    q: str = Field("", description="Name contains.")
+    q: SearchText = Field("", description="Name contains.")

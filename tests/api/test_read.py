@@ -96,6 +96,14 @@ def test_invalid_filters_name_the_field(api):
     assert response.json()["errors"][0]["field"] == "due_after"
 
 
+@pytest.mark.parametrize("url", ["/api/v1/runs", "/api/v1/parts", "/api/v1/inventory", "/api/v1/batches"])
+def test_a_search_longer_than_the_search_box_is_422_at_q(api, url):
+    assert api.get(url, {"q": "x" * 100}).status_code == 200
+    response = api.get(url, {"q": "x" * 101})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "q"
+
+
 def test_other_organisations_runs_are_never_listed_and_404(api, org, other_org):
     ours = make_runs(org, 2)
     theirs = make_runs(other_org, 2)

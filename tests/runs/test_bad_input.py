@@ -174,6 +174,31 @@ def test_a_nul_in_a_list_search(planner_client, name):
     assert response.status_code in (200, 400)
 
 
+# A search longer than SQLite's LIKE pattern limit (50,000 bytes) -------------------------
+
+HUGE_SEARCH = "x" * 60_000
+
+
+@pytest.mark.parametrize("step", ["part", "identify"])
+def test_a_huge_wizard_picker_search_is_cut_to_the_box(planner_client, part, step):
+    wizard = at_step(planner_client, step, part=part)
+    response = wizard.get(step, data={"q": HUGE_SEARCH}, **HTMX)
+    assert response.status_code == 200
+    assert response.context["query"] == "x" * 100
+
+
+@pytest.mark.parametrize("name", ["procedures:list", "inventory:list", "runs:batches", "runs:list"])
+def test_a_huge_list_search_is_not_a_server_error(planner_client, name):
+    response = planner_client.get(reverse(name), {"q": HUGE_SEARCH})
+    assert response.status_code in (200, 400)
+
+
+def test_a_huge_search_for_runs_to_add_to_a_batch(planner_client, org):
+    batch = factories.RunBatchFactory(organisation=org)
+    response = planner_client.get(reverse("runs:batch", args=[batch.pk]), {"find": HUGE_SEARCH})
+    assert response.status_code == 200
+
+
 def test_a_nul_in_a_posted_field_is_not_a_server_error(planner_client, part):
     wizard = at_step(planner_client, "identify", part=part)
     response = wizard.post("identify", {"serial_number": f"SN{NUL}1"})
