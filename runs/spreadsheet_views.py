@@ -17,6 +17,7 @@ from runs.spreadsheets.columns import COLUMNS, REQUIRED
 from runs.spreadsheets.forms import ImportForm
 from runs.spreadsheets.importing import import_runs
 from runs.spreadsheets.reading import MAX_ROWS
+from runs.wizard import offer_batch
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -44,13 +45,11 @@ def import_page(request):
                 f"fix or remove {'it' if one else 'them'} before creating."
             )
         messages.success(request, summary)
+        wizard_id = _wizard_id(request)
         if result.batch_name:
-            messages.info(
-                request,
-                f"The file puts its runs in batch “{result.batch_name}”: check Batch runs and name it "
-                "so before creating.",
-            )
-        review = reverse("runs:wizard-step", kwargs={"wizard_id": _wizard_id(request), "step": "review"})
+            offer_batch(request, wizard_id, result.batch_name)
+            messages.info(request, f"The file puts its runs in batch “{result.batch_name}”, named below.")
+        review = reverse("runs:wizard-step", kwargs={"wizard_id": wizard_id, "step": "review"})
         return HttpResponseClientRedirect(review) if request.htmx else redirect(review)
     context = {
         "form": form,

@@ -69,8 +69,19 @@ def start_new_run(request):
         except ValueError as exc:
             raise Http404("Not a date") from exc
     wizard_id = secrets.token_urlsafe(9)
-    request.session[f"new_run_prefill_{wizard_id}"] = prefill
+    request.session[prefill_key(wizard_id)] = prefill
     return redirect("runs:wizard-step", wizard_id=wizard_id, step="source")
+
+
+def prefill_key(wizard_id: str) -> str:
+    """Where a wizard's entry point leaves what to pre-select, in the planner's session."""
+    return f"new_run_prefill_{wizard_id}"
+
+
+def offer_batch(request, wizard_id: str, batch_name: str) -> None:
+    """Review of this wizard opens with Batch runs ticked and named `batch_name`."""
+    key = prefill_key(wizard_id)
+    request.session[key] = {**request.session.get(key, {}), "batch_name": batch_name}
 
 
 class NewRunWizard(LoginRequiredMixin, PermissionRequiredMixin, NamedUrlSessionWizardView):
@@ -102,8 +113,7 @@ class NewRunWizard(LoginRequiredMixin, PermissionRequiredMixin, NamedUrlSessionW
 
     @property
     def prefill(self) -> dict:
-        key = f"new_run_prefill_{self.kwargs['wizard_id']}"
-        return self.request.session.get(key, {})
+        return self.request.session.get(prefill_key(self.kwargs["wizard_id"]), {})
 
     def cleaned(self, step: str) -> dict:
         return self.get_cleaned_data_for_step(step) or {}
@@ -139,6 +149,8 @@ class NewRunWizard(LoginRequiredMixin, PermissionRequiredMixin, NamedUrlSessionW
                 return {"inventory": prefill.get("inventory")}
             case "details":
                 return {"due_date": prefill.get("due_date")}
+            case "review" if prefill.get("batch_name"):
+                return {"batch": True, "batch_name": prefill["batch_name"]}
         return {}
 
     def get_form_kwargs(self, step=None):

@@ -245,7 +245,16 @@ def test_one_batch_per_file(planner_client, world):
     first, second, third = RunDraft.objects.order_by("position")
     assert problems(first) == problems(second) == []
     assert "Batch “April” differs from “March”" in problems(third)[0]
-    assert "batch “March”" in planner_client.get(response.url).content.decode()
+    review = planner_client.get(response.url)
+    assert "batch “March”" in review.content.decode()
+    form = review.context["wizard"]["form"]
+    assert (form["batch"].value(), form["batch_name"].value()) == (True, "March")
+
+
+def test_a_file_without_a_batch_leaves_batch_runs_unticked(planner_client, world):
+    response = upload(planner_client, csv_file([BRACKET]))
+    form = planner_client.get(response.url).context["wizard"]["form"]
+    assert not form["batch"].value() and not form["batch_name"].value()
 
 
 def big_csv() -> SimpleUploadedFile:
