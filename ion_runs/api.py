@@ -10,18 +10,20 @@ bottom, once the helpers exist; import the routers through this module (or the U
 
 import json
 import re
+import unicodedata
 from datetime import date
 from typing import Annotated
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, RawPostDataException
 from django.template import RequestContext, Template
 from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.openapi.docs import Swagger
+from ninja.parser import Parser
 from ninja.security import HttpBearer
-from pydantic import BeforeValidator
+from pydantic import AfterValidator, BeforeValidator
 
 from ion_runs.accounts.models import ApiToken, User
 from ion_runs.search import SEARCH_LENGTH
@@ -73,6 +75,23 @@ def _iso_date(value):
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 
 SearchText = Annotated[str, Field(max_length=SEARCH_LENGTH)]
+
+
+def plain_text(value: str) -> str:
+    """Text as a form field would keep it: trimmed, and with nothing a database refuses.
+
+    JSON can carry what no keyboard types: a NUL (PostgreSQL refuses it in text), other
+    control characters, and half a UTF-16 pair (no database encoding can store it).
+    """
+    if any(unicodedata.category(c) in ("Cc", "Cs") for c in value):
+        raise ValueError("Control characters and unpaired surrogates are not allowed.")
+    return value.strip()
+
+
+def text_up_to(max_length: int):
+    """The type of a text field of at most `max_length` characters (after trimming)."""
+    return Annotated[str, Field(max_length=max_length), AfterValidator(plain_text)]
+
 
 # The ids the database can hold: a larger one is a 422 at its field, not an overflow.
 Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
@@ -129,7 +148,9 @@ def _validation_errors(errors: list[dict]) -> list[dict]:
             row, location = location[1], location[2:]
         names = [str(part) for part in location if not isinstance(part, int)]
         field = names[0] if row is not None and names else ".".join(names) or None
-        items.append({"row": row, "field": field, "message": error.get("msg", "Invalid value.")})
+        # Our validators raise ValueError; pydantic prefixes its message with "Value error, ".
+        message = error.get("msg", "Invalid value.").removeprefix("Value error, ")
+        items.append({"row": row, "field": field, "message": message})
     return items
 
 
@@ -168,6 +189,21 @@ class LocalSwagger(Swagger):
         return HttpResponse(SWAGGER_PAGE.render(context))
 
 
+NOT_JSON = ApiError(415, "Send the body as JSON, with Content-Type: application/json.")
+
+
+class JsonBodies(Parser):
+    """Bodies are JSON, as the OpenAPI document says; anything else is a 415, never guessed at.
+
+    django-ninja wraps what this raises in a 400 HttpError; `_http_error` unwraps it.
+    """
+
+    def parse_body(self, request: HttpRequest):
+        if request.content_type != "application/json":
+            raise NOT_JSON
+        return super().parse_body(request)
+
+
 class Api(NinjaAPI):
     def get_openapi_operation_id(self, operation) -> str:
         """`<app>_api_<function>`, whichever module of the app's API holds the function, so
@@ -184,6 +220,7 @@ api = Api(
         "Errors answer `{detail, errors: [{row, field, message}], batch_errors}`."
     ),
     auth=TokenAuth(),
+    parser=JsonBodies(),
     urls_namespace="api",
     docs=LocalSwagger(),
     docs_url="/docs",
@@ -203,7 +240,15 @@ def _unauthenticated(request, exc):
 
 @api.exception_handler(HttpError)
 def _http_error(request, exc: HttpError):
+    if isinstance(exc.__cause__, ApiError):
+        return error_response(request, exc.__cause__)
     return error_response(request, ApiError(exc.status_code, str(exc)))
+
+
+@api.exception_handler(RawPostDataException)
+def _form_body(request, exc):
+    # A multipart body was read as a form (by StripNulCharactersMiddleware) before the parser.
+    return error_response(request, NOT_JSON)
 
 
 @api.exception_handler(RequestDataTooBig)
@@ -221,6 +266,11 @@ def _too_big(request, exc):
 @api.exception_handler(Http404)
 def _not_found(request, exc):
     return error_response(request, ApiError(404, "Not found."))
+
+
+def unknown_path(request: HttpRequest, path: str) -> HttpResponse:
+    """Any other address under /api/v1/ answers in the API's error shape, not an HTML page."""
+    return error_response(request, ApiError(404, "No such API address; see /api/v1/docs."))
 
 
 @api.exception_handler(ValidationError)

@@ -1,8 +1,8 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from ion_runs.accounts import views as account_views
-from ion_runs.api import api
+from ion_runs.api import api, unknown_path
 
 urlpatterns = [
     path("", account_views.home, name="home"),
@@ -12,4 +12,5 @@ urlpatterns = [
     path("inventory/", include("inventory.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    re_path(r"^api/v1/(?P<path>.*)$", unknown_path),
 ]

@@ -15,7 +15,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Status
 
-from inventory.models import Part, PartInventory
+from inventory.models import Part, PartInventory, TrackingType
 from ion_runs.accounts.models import IdempotencyKey, Team, User
 from ion_runs.api import ERRORS, ApiError, ErrorOut, invalid, require
 from runs.api import router
@@ -32,14 +32,17 @@ class _References:
         org = user.organisation_id
         refs = {(r.part.number, r.part.revision) for r in runs if isinstance(r.part, PartRef)}
         self.parts_by_ref = {}
+        # The tracking type of every part named, by id: it decides which identity fields fit.
+        self.tracking: dict[int, str] = {}
         if refs:
             found = Part.objects.visible_to(user).filter(number__in={number for number, _ in refs})
             self.parts_by_ref = {(p.number, p.revision): p.pk for p in found}
+            self.tracking = {p.pk: p.tracking_type for p in found}
         self.part_ids = {r.part for r in runs if isinstance(r.part, int)}
         if self.part_ids:
-            self.part_ids = set(
-                Part.objects.visible_to(user).filter(pk__in=self.part_ids).values_list("pk", flat=True)
-            )
+            by_id = Part.objects.visible_to(user).filter(pk__in=self.part_ids)
+            self.tracking |= dict(by_id.values_list("pk", "tracking_type"))
+            self.part_ids &= set(self.tracking)
         spelled = {r.inventory for r in runs if isinstance(r.inventory, str)}
         self.units: dict[tuple[int, str], list[int]] = {}
         if spelled:
@@ -101,6 +104,31 @@ def _attribute(definition: RunAttributeDefinition, value, people: set[str]):
         raise ValueError(f"{definition.label}: {' '.join(error.messages)}") from error
 
 
+def _identity_problems(run: RunIn, part_tracking: str) -> list[tuple[str, str]]:
+    """Identity fields the run could not use: refused, as the wizard never offers them."""
+    if run.source == RunSource.ATTACH:
+        unused = {
+            "serial_number": "An attached run keeps its unit's serial number; leave serial_number out.",
+            "lot_number": "An attached run keeps its unit's lot; leave lot_number out.",
+            "quantity": "An attached run keeps its unit's quantity; leave quantity out.",
+        }
+    else:
+        tracking = run.tracking_type or part_tracking
+        unused = {
+            TrackingType.SERIAL: {
+                "lot_number": "A serialized run has a serial number, not a lot number.",
+                "quantity": "A serialized run makes one unit: leave quantity out or 1.",
+            },
+            TrackingType.LOT: {"serial_number": "A lot-tracked run has a lot number, not a serial number."},
+            TrackingType.NONE: {
+                "serial_number": "An untracked run has no serial number.",
+                "lot_number": "An untracked run has no lot number.",
+            },
+        }[tracking]
+    given = {"serial_number": run.serial_number, "lot_number": run.lot_number, "quantity": run.quantity != 1}
+    return [(field, message) for field, message in unused.items() if given[field]]
+
+
 def _requests(user: User, payload: RunsIn) -> list[RunRequest]:
     refs = _References(user, payload.runs)
     errors: list[dict] = []
@@ -155,6 +183,8 @@ def _requests(user: User, payload: RunsIn) -> list[RunRequest]:
                 say("attributes", str(error))
         if part_id is None:
             continue
+        for field, message in _identity_problems(run, refs.tracking[part_id]):
+            say(field, message)
         requests.append(
             RunRequest(
                 part_id=part_id,
@@ -244,8 +274,8 @@ def _create_once(user: User, key: str, payload: RunsIn) -> tuple[int, dict]:
 
 @router.post(
     "",
-    # 400: a body that is not JSON at all; 413: one larger than the server reads.
-    response={201: RunsCreated, 400: ErrorOut, 409: ErrorOut, 413: ErrorOut, **ERRORS},
+    # 400: a body that is not JSON at all; 413: one larger than the server reads; 415: not JSON.
+    response={201: RunsCreated, 400: ErrorOut, 409: ErrorOut, 413: ErrorOut, 415: ErrorOut, **ERRORS},
     url_name="runs",
     summary="Create runs (all or nothing)",
 )

@@ -36,7 +36,11 @@ def list_runs(request: HttpRequest, filters: Query[RunFilters]):
                 for message in messages
             ]
         )
-    runs = form.apply(visible_runs(user)).select_related(
+    runs = form.apply(visible_runs(user))
+    if filters.export_controlled and not user.export_cleared:
+        # The Runs page offers the uncleared no such filter; here it must not answer every run.
+        runs = runs.none()
+    runs = runs.select_related(
         "part", "procedure_version", "part_inventory", "assigned_user", "assigned_team", "batch"
     )
     # Newest first on the (organisation, created_at, number) index, as the Runs page's default.

@@ -5,30 +5,42 @@ from typing import Annotated, Any, Literal
 
 from django.urls import reverse
 from ninja import Field, Schema
-from pydantic import ConfigDict, model_validator
+from pydantic import AfterValidator, ConfigDict, Strict, StrictBool, StrictInt, model_validator
 
 from inventory.models import TrackingType
-from ion_runs.api import Id, IsoDate, SearchText
+from ion_runs.api import Id, IsoDate, SearchText, plain_text, text_up_to
 from ion_runs.api_paging import PageQuery
 from runs.models import Run
+from runs.services.creation import (
+    BATCH_NAME_LENGTH,
+    LOT_LENGTH,
+    MAX_QUANTITY,
+    RUN_NAME_LENGTH,
+    SERIAL_LENGTH,
+)
 
 MAX_RUNS = 5_000
 
+# A body's ids and flags are JSON numbers and booleans: `"part": true` is not part 1.
+BodyId = Annotated[Id, Strict()]
 
-class Strict(Schema):
+
+class Body(Schema):
+    """A request body: a field it does not know is an error, not ignored."""
+
     model_config = ConfigDict(extra="forbid")
 
 
-class PartRef(Strict):
-    number: str = Field(max_length=100)
-    revision: str = Field(max_length=20)
+class PartRef(Body):
+    number: text_up_to(100)
+    revision: text_up_to(20)
 
 
-class AssigneeIn(Strict):
+class AssigneeIn(Body):
     """`{"user": username}` or `{"team": name}`."""
 
-    user: str | None = Field(None, max_length=150)
-    team: str | None = Field(None, max_length=100)
+    user: text_up_to(150) | None = None
+    team: text_up_to(100) | None = None
 
     @model_validator(mode="after")
     def one_of(self):
@@ -37,31 +49,54 @@ class AssigneeIn(Strict):
         return self
 
 
-class RunIn(Strict):
-    part: Id | PartRef = Field(description="A part id, or its number and revision.")
-    procedure: Id | None = Field(None, description="A released procedure version id; null for none.")
+def _storable(value):
+    """Attribute values, however nested, hold only text a database can store."""
+    if isinstance(value, str):
+        return plain_text(value)
+    if isinstance(value, dict):
+        return {_storable(k): _storable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_storable(v) for v in value]
+    return value
+
+
+class RunIn(Body):
+    part: BodyId | PartRef = Field(description="A part id, or its number and revision.")
+    procedure: BodyId | None = Field(
+        None,
+        description="A procedure version id; null for none. A superseded version means the "
+        "version of its procedure released now, as in the wizard; a draft is refused.",
+    )
     source: Literal["build", "attach"] = "build"
-    inventory: Id | Annotated[str, Field(max_length=100)] | None = Field(
+    inventory: BodyId | text_up_to(100) | None = Field(
         None, description="For attach: an inventory unit id, or its serial number or lot number."
     )
     tracking_type: Literal[tuple(TrackingType.values)] | None = Field(
         None, description="Defaults to the part's."
     )
-    serial_number: str | None = Field(None, description="Omitted: auto-generated.")
-    lot_number: str | None = Field(None, description="Omitted: auto-generated.")
-    quantity: int = Field(1, ge=-(2**31), le=2**31 - 1)
-    name: str | None = Field(None, max_length=1000, description="Omitted: auto-generated.")
+    serial_number: text_up_to(SERIAL_LENGTH) | None = Field(
+        None, description="Serial tracking only; omitted: auto-generated."
+    )
+    lot_number: text_up_to(LOT_LENGTH) | None = Field(
+        None, description="Lot tracking only; omitted: auto-generated."
+    )
+    quantity: StrictInt = Field(
+        1, ge=1, le=MAX_QUANTITY, description="Lot and untracked builds; a serialized run makes one unit."
+    )
+    name: text_up_to(RUN_NAME_LENGTH) | None = Field(None, description="Omitted: auto-generated.")
     due_date: IsoDate | None = None
-    export_controlled: bool = False
+    export_controlled: StrictBool = False
     assignee: AssigneeIn | None = None
-    attributes: dict[str, Any] = Field(
+    attributes: Annotated[dict[str, Any], AfterValidator(_storable)] = Field(
         default_factory=dict, description="{key: value}, typed per definition."
     )
 
 
-class RunsIn(Strict):
+class RunsIn(Body):
     runs: Annotated[list[RunIn], Field(min_length=1, max_length=MAX_RUNS)]
-    batch_name: str | None = Field(None, description="Put every run in a new batch of this name.")
+    batch_name: text_up_to(BATCH_NAME_LENGTH) | None = Field(
+        None, description="Put every run in a new batch of this name."
+    )
 
 
 class RunPartOut(Schema):
