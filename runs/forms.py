@@ -326,7 +326,7 @@ class ReviewForm(forms.Form):
         elif not cleaned.get("batch_name"):
             self.add_error("batch_name", "Name the batch, or uncheck Batch runs.")
         elif RunBatch.objects.filter(
-            organisation_id=self.user.organisation_id, name=cleaned["batch_name"]
+            organisation_id=self.user.organisation_id, name__iexact=cleaned["batch_name"]
         ).exists():
             self.add_error("batch_name", f"A batch named “{cleaned['batch_name']}” already exists.")
         return cleaned

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Exists, F, OuterRef, Q
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.formats import date_format
 
@@ -101,14 +102,16 @@ class RunBatch(models.Model):
         verbose_name_plural = "run batches"
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["organisation", "name"], name="batch_name_unique_per_org")
+            # "Order 4711" and "order 4711" would be one batch to a person, and to the
+            # runs filter, which matches names in any case (iexact, UPPER() on PostgreSQL).
+            models.UniqueConstraint(F("organisation"), Upper("name"), name="batch_name_unique_per_org")
         ]
 
     def __str__(self) -> str:
         return self.name
 
     def clean(self):
-        twins = RunBatch.objects.filter(organisation_id=self.organisation_id, name=self.name)
+        twins = RunBatch.objects.filter(organisation_id=self.organisation_id, name__iexact=self.name)
         if self.organisation_id and twins.exclude(pk=self.pk).exists():
             raise ValidationError({"name": f"A batch named “{self.name}” already exists."})
 

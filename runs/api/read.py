@@ -3,17 +3,33 @@
 from django.http import HttpRequest
 from ninja import Query
 
+from ion_runs.accounts.models import Team, User
 from ion_runs.api import ERRORS, USE_API, ApiError, invalid, require
 from ion_runs.api_paging import keyset_page
 from runs.access import hide_hidden_batches, visible_runs
 from runs.api import batches_router, router
 from runs.api.schemas import BatchPage, BatchQuery, RunDetail, RunFilters, RunLinks, RunPage, run_out
 from runs.models import RunBatch
-from runs.run_filters import RunFilterForm
+from runs.run_filters import ME, NOBODY, RunFilterForm
 
 # API name → RunFilterForm field name
 FORM_FIELDS = {"due_after": "due_from", "due_before": "due_to", "export_controlled": "export"}
 API_FIELDS = {form: name for name, form in FORM_FIELDS.items()}
+
+
+def _ids_for_names(user, data: dict) -> dict:
+    """The Runs page's form takes ids; the API's answers name people and teams: take both."""
+    ids = {}
+    org = user.organisation_id
+    assignee = data.get("assignee", "")
+    if assignee and assignee not in (ME, NOBODY) and not assignee.isdigit():
+        found = User.objects.filter(organisation_id=org, username=assignee).values_list("pk", flat=True)
+        ids["assignee"] = str(found.first() or assignee)
+    team = data.get("team", "")
+    if team and not team.isdigit():
+        found = Team.objects.filter(organisation_id=org, name=team).values_list("pk", flat=True)
+        ids["team"] = str(found.first() or team)
+    return ids
 
 
 @router.get("", response={200: RunPage, **ERRORS}, url_name="runs", summary="List runs")
@@ -27,6 +43,7 @@ def list_runs(request: HttpRequest, filters: Query[RunFilters]):
     }
     if "export" in data:
         data["export"] = "yes" if data["export"] else "no"
+    data |= _ids_for_names(user, data)
     form = RunFilterForm(data | {"sort": "-created"}, user=user)
     if not form.is_valid():
         raise invalid(

@@ -39,7 +39,7 @@ def _clean_name(name: str) -> str:
 
 
 def _save_named(batch: RunBatch) -> None:
-    taken = RunBatch.objects.filter(organisation_id=batch.organisation_id, name=batch.name)
+    taken = RunBatch.objects.filter(organisation_id=batch.organisation_id, name__iexact=batch.name)
     message = f"A batch named “{batch.name}” already exists."
     if taken.exclude(pk=batch.pk).exists():
         raise RunChangeError(message, field="name")

@@ -295,7 +295,7 @@ def _batch_problems(user: User, batch_name: str, versions: dict) -> list[str]:
         problems.append(
             f"The batch name is {len(batch_name)} characters long; at most {BATCH_NAME_LENGTH} fit."
         )
-    if RunBatch.objects.filter(organisation_id=user.organisation_id, name=batch_name).exists():
+    if RunBatch.objects.filter(organisation_id=user.organisation_id, name__iexact=batch_name).exists():
         problems.append(f"A batch named “{batch_name}” already exists.")
     by_version = defaultdict(list)
     for i, version in sorted(versions.items()):

@@ -73,6 +73,9 @@ def test_filters_are_the_runs_pages(api, org, planner):
     batched = factories.RunFactory(organisation=org, batch=batch, export_controlled=True)
     assert numbers(api.get("/api/v1/runs", {"assignee": "me"})) == [mine.number]
     assert numbers(api.get("/api/v1/runs", {"team": team.pk})) == [theirs.number]
+    # People and teams by the names the answers give, too.
+    assert numbers(api.get("/api/v1/runs", {"assignee": planner.username})) == [mine.number]
+    assert numbers(api.get("/api/v1/runs", {"team": team.name})) == [theirs.number]
     assert numbers(api.get("/api/v1/runs", {"status": "complete"})) == [theirs.number]
     assert set(numbers(api.get("/api/v1/runs", {"status": "open"}))) == {mine.number, batched.number}
     assert numbers(api.get("/api/v1/runs", {"batch": "week 1"})) == [batched.number]
@@ -82,6 +85,15 @@ def test_filters_are_the_runs_pages(api, org, planner):
     assert numbers(api.get("/api/v1/runs", {"export_controlled": "true"})) == [batched.number]
     assert numbers(api.get("/api/v1/runs", {"q": "nose"})) == [theirs.number]
     assert numbers(api.get("/api/v1/runs", {"part": mine.part.number})) == [mine.number]
+
+
+def test_a_person_or_team_not_of_the_organisation_is_422_at_the_filter(api, other_org):
+    stranger = factories.PlannerFactory(organisation=other_org, username="stranger")
+    foreign_team = factories.TeamFactory(organisation=other_org, name="Elsewhere")
+    for field, value in (("assignee", stranger.username), ("team", foreign_team.name), ("team", "Ghosts")):
+        response = api.get("/api/v1/runs", {field: value})
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["field"] == field
 
 
 def test_invalid_filters_name_the_field(api):

@@ -140,6 +140,7 @@ def test_a_planner_makes_an_empty_batch(planner_client):
     ("name", "message"),
     [
         ("Week 12", "A batch named “Week 12” already exists."),
+        ("WEEK 12", "A batch named “WEEK 12” already exists."),
         ("   ", "This field is required."),
         ("x" * 201, "at most 200"),
     ],
@@ -227,6 +228,12 @@ def test_rename(planner_client, batch, htmx):
     else:
         assert response.status_code == 302
     assert RunBatch.objects.get().name == "Week 13"
+
+
+def test_a_batch_may_take_its_own_name_in_another_case(planner_client, batch):
+    url = reverse("runs:batch-rename", args=[batch.pk])
+    assert planner_client.post(url, {"name": "WEEK 12", "seen": "Week 12"}).status_code == 302
+    assert RunBatch.objects.get(pk=batch.pk).name == "WEEK 12"
 
 
 def test_rename_refuses_a_taken_name_and_a_stale_form(planner_client, planner, batch):

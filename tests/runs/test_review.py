@@ -287,9 +287,9 @@ def test_batch_name_is_required_and_unique(planner_client, wizard, org):
     assert response.context["wizard"]["form"].errors["batch_name"] == [
         "Name the batch, or uncheck Batch runs."
     ]
-    response = wizard.create(batch_name="Taken")
+    response = wizard.create(batch_name="taken")
     assert response.context["wizard"]["form"].errors["batch_name"] == [
-        "A batch named “Taken” already exists."
+        "A batch named “taken” already exists."
     ]
 
 

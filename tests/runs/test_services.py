@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -508,6 +508,16 @@ def test_it_refuses_a_batch_name_already_used(planner, org, part):
     error = refused(planner, [build(part)], batch_name="Week 48")
 
     assert error.batch == ["A batch named “Week 48” already exists."]
+    # In another case it is the same batch to a planner, and to the runs filter.
+    assert refused(planner, [build(part)], batch_name="week 48").batch == [
+        "A batch named “week 48” already exists."
+    ]
+
+
+def test_the_database_holds_one_batch_per_name_in_any_case(org):
+    factories.RunBatchFactory(organisation=org, name="Order 4711")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        RunBatch.objects.create(organisation=org, name="ORDER 4711")
 
 
 def test_a_batch_name_of_another_organisation_is_free(planner, other_org, part):
