@@ -192,8 +192,13 @@ class CancelForm(RunForm):
     )
 
     def change(self):
-        cancel_run(actor=self.user, run=self.run, reason=self.cleaned_data["reason"])
-        return f"Run {self.run.number} is canceled."
+        unit_was = self.run.part_inventory and self.run.part_inventory.status
+        run = cancel_run(actor=self.user, run=self.run, reason=self.cleaned_data["reason"])
+        unit = run.part_inventory
+        if unit and unit.status != unit_was:
+            status = unit.get_status_display().lower()
+            return f"Run {run.number} is canceled; {unit.identity} is now {status}."
+        return f"Run {run.number} is canceled."
 
 
 # The run page's forms, in the order it shows them; each posts to its own URL.

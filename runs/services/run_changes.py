@@ -10,8 +10,9 @@ import datetime
 
 from django.db import transaction
 
+from inventory.models import InventoryStatus, PartInventory
 from ion_runs.accounts.models import Team, User
-from runs.models import Run, RunEventKind, RunStatus, shown_due_date
+from runs.models import Run, RunEventKind, RunSource, RunStatus, shown_due_date
 from runs.services.events import assignee_label, record
 
 RUN_NAME_LENGTH = Run._meta.get_field("name").max_length
@@ -161,7 +162,12 @@ def rename_run(*, actor: User, run: Run, name: str, seen: str | Unseen = UNSEEN)
 
 
 def cancel_run(*, actor: User, run: Run, reason: str) -> Run:
-    """Cancel the run for a reason, which is required: a canceled run is closed for good."""
+    """Cancel the run for a reason, which is required: a canceled run is closed for good.
+
+    Its inventory unit is let go when no other open run holds it: a unit attached to the
+    run is available again, and one the run was building is put on hold (nothing more is
+    built on it; someone decides whether it is scrapped or finished another way).
+    """
     reason = reason.strip()
     if not reason:
         raise RunChangeError("Say why the run is canceled.", field="reason")
@@ -177,7 +183,28 @@ def cancel_run(*, actor: User, run: Run, reason: str) -> Run:
         record(
             run=run, kind=RunEventKind.CANCELED, actor=actor, before=before, after=run.status, reason=reason
         )
+        _let_go_of_unit(run)
     return run
+
+
+# What a canceled run leaves its unit in, by how the run came to the unit.
+UNIT_AFTER_CANCEL = {
+    RunSource.ATTACH: (InventoryStatus.WIP, InventoryStatus.AVAILABLE),
+    RunSource.BUILD: (InventoryStatus.IN_BUILD, InventoryStatus.ON_HOLD),
+}
+
+
+def _let_go_of_unit(run: Run) -> None:
+    if run.part_inventory_id is None:
+        return
+    # Locked, so two runs of one unit canceled at once cannot each see the other still open.
+    unit = PartInventory.objects.select_for_update().get(pk=run.part_inventory_id)
+    held, freed = UNIT_AFTER_CANCEL[run.source]
+    others = Run.objects.filter(part_inventory=unit, status__in=RunStatus.open()).exclude(pk=run.pk)
+    if unit.status == held and not others.exists():
+        unit.status = freed
+        unit.save(update_fields=["status"])
+    run.part_inventory = unit
 
 
 def pick_up_run(*, actor: User, run: Run) -> bool:

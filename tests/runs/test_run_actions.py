@@ -16,7 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
-from runs.models import Run, RunBatch, RunEvent, RunEventKind, RunStatus
+from inventory.models import InventoryStatus
+from runs.models import Run, RunBatch, RunEvent, RunEventKind, RunSource, RunStatus
 from runs.services import RunRequest, add_runs_to_batch, create_batch, create_runs, reschedule_run
 from tests import factories
 from tests.strategies import FUZZ, date_field, flags, form_data, occurrences, search_field, shorten
@@ -182,6 +183,33 @@ def test_cancel_with_a_reason(planner_client, run, htmx):
     assert "Customer withdrew the order" in page
     assert "Change this run" not in page
     assert "is canceled; it can no longer be changed" in page
+
+
+def test_canceling_a_build_puts_its_unit_on_hold(planner_client, run):
+    response = post(planner_client, "run-cancel", run, {"cancel-reason": "Order withdrawn"}, htmx=True)
+    unit = run.part_inventory
+    assert f"Run {run.number} is canceled; {unit.identity} is now on hold." in response.content.decode()
+    unit.refresh_from_db()
+    assert unit.status == InventoryStatus.ON_HOLD
+
+
+def test_canceling_an_attached_run_makes_its_unit_available_again(planner_client, make_run, part):
+    unit = factories.PartInventoryFactory(part=part, serial_number="SN-SHELF")
+    run = make_run(source=RunSource.ATTACH, inventory_id=unit.pk)
+    unit.refresh_from_db()
+    assert unit.status == InventoryStatus.WIP
+    post(planner_client, "run-cancel", run, {"cancel-reason": "Wrong unit"}, htmx=True)
+    unit.refresh_from_db()
+    assert unit.status == InventoryStatus.AVAILABLE
+
+
+def test_a_unit_another_open_run_holds_is_left_as_it_is(planner_client, make_run, part, run):
+    unit = run.part_inventory
+    second = make_run(source=RunSource.ATTACH, inventory_id=unit.pk)
+    response = post(planner_client, "run-cancel", second, {"cancel-reason": "Duplicate"}, htmx=True)
+    assert f"Run {second.number} is canceled." in response.content.decode()
+    unit.refresh_from_db()
+    assert unit.status == InventoryStatus.WIP  # as attaching the second run left it
 
 
 def test_a_plain_post_shows_its_message_after_the_redirect(planner_client, run):
