@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import OuterRef, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -36,6 +37,7 @@ from runs.models import (
     display_value,
     mixed_versions_message,
 )
+from runs.services import RunRequest, problems_with
 
 WIZARD_ID = re.compile(r"^[A-Za-z0-9_-]{8,32}$")
 REVIEW_TEMPLATE = "runs/wizard/review.html"
@@ -267,6 +269,7 @@ class RowEditor:
     """The three forms a row edits, filled from (and written back to) its draft data."""
 
     def __init__(self, user, draft: RunDraft, data=None):
+        self.user = user
         self.draft = draft
         part = Part.objects.visible_to(user).filter(pk=draft.data.get("part")).first()
         if part is None:
@@ -302,6 +305,16 @@ class RowEditor:
             prefix="details",
             initial=forms.details_initial(draft.data),
         )
+
+    @functools.cached_property
+    def problems(self) -> list[str]:
+        """What Review showed at the row, kept in sight while it is edited (until a save
+        is tried: then each form's errors are at their fields)."""
+        if self.identify.is_bound:
+            return []
+        with transaction.atomic():
+            found = problems_with(user=self.user, requests=[RunRequest.from_draft(self.draft)])
+        return list(dict.fromkeys([*self.draft.data.get("import_problems", []), *found.get(0, [])]))
 
     def save(self) -> bool:
         if not all([self.procedure.is_valid(), self.identify.is_valid(), self.details.is_valid()]):

@@ -73,6 +73,14 @@ def start_new_run(request):
     return redirect("runs:wizard-step", wizard_id=wizard_id, step="source")
 
 
+def refusal_summary(count: int) -> str:
+    it = "it" if count == 1 else "them"
+    return (
+        f"Nothing was created: {count} row{pluralize(count)} {pluralize(count, 'has,have')} a problem, "
+        f"shown at the row. Fix {it} with Edit or remove {it}, then press Create again."
+    )
+
+
 def prefill_key(wizard_id: str) -> str:
     """Where a wizard's entry point leaves what to pre-select, in the planner's session."""
     return f"new_run_prefill_{wizard_id}"
@@ -292,9 +300,14 @@ class NewRunWizard(LoginRequiredMixin, PermissionRequiredMixin, NamedUrlSessionW
         elif step == "review":
             wizard_id = self.kwargs["wizard_id"]
             context |= review_rows(self.request.user, kwargs.get("row_problems", {}), wizard_id=wizard_id)
+            refused_rows = [row for row in context["rows"] if row.problems]
             context |= {
                 "removed": removed_rows(self.request.user, wizard_id),
                 "batch_problems": kwargs.get("batch_problems", []),
+                # After a refused Create, where the planner is (at the button) says why, and
+                # focus goes to the first row to fix.
+                "refusal": kwargs.get("row_problems") and refusal_summary(len(refused_rows)),
+                "first_refused": refused_rows[0].pk if refused_rows else None,
                 "row_count": len(context["rows"]),
                 "create_label": create_button_label(len(context["rows"]), bool(form["batch"].value())),
                 "back_url": self.get_step_url("review"),

@@ -121,6 +121,13 @@ def test_download_the_template_fill_it_upload_fix_and_create(
         create.click()
     expect(rows.filter(has_text="Rivets for Apollo")).to_contain_text("There is no team “Nigth shift”")
     assert not Run.objects.exists()
+    # Beside the button pressed, the page says why; focus is on the row to fix.
+    expect(page.locator(".review-footer").locator("xpath=preceding-sibling::*[1]")).to_have_text(
+        "Nothing was created: 1 row has a problem, shown at the row. "
+        "Fix it with Edit or remove it, then press Create again."
+    )
+    bad_edit = rows.filter(has_text="Rivets for Apollo").get_by_role("link", name="Edit")
+    expect(bad_edit).to_be_focused()
     shot("03-create-refused")
 
     page.locator("tbody.review-row").filter(has_text="Rivets for Apollo").get_by_role(

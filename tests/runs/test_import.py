@@ -1,6 +1,7 @@
 """Importing runs from a spreadsheet onto Review (SPEC §10): what lands there, and what is refused."""
 
 import datetime
+import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -422,7 +423,10 @@ def test_create_refuses_until_the_imported_problems_are_fixed(planner_client, wo
 
     refused = driver.create()
     assert refused.status_code == 200 and not Run.objects.exists()
-    assert "Row 3 of runs.csv: There is no team “Ghosts” in your organisation." in refused.content.decode()
+    page = refused.content.decode()
+    assert "Row 3 of runs.csv: There is no team “Ghosts” in your organisation." in page
+    assert "Nothing was created: 1 row has a problem" in page
+    assert re.search(rf'href="[^"]*/review/{bad.pk}/[^"]*mode=edit"[^>]*autofocus', page)
 
     # A valid edit of the row writes its data afresh, without the file's problems.
     row_url = reverse("runs:draft-row", args=[bad.pk]) + f"?wizard={driver.wizard_id}"

@@ -1,4 +1,5 @@
 import datetime
+import re
 
 import pytest
 from django.urls import reverse
@@ -91,6 +92,27 @@ def test_edit_shows_the_row_as_an_inline_form(planner_client, wizard):
     draft = RunDraft.objects.get()
     body = planner_client.get(row_url(wizard, draft, mode="edit"), **HTMX).content.decode()
     assert 'aria-label="Edit run"' in body and 'value="SN-0007"' in body and "<html" not in body
+
+
+def test_opening_edit_keeps_the_rows_problem_in_sight(planner_client, wizard, part):
+    factories.PartInventoryFactory(part=part, serial_number="SN-0007")  # taken since authored
+    draft = RunDraft.objects.get()
+    refused = wizard.create()
+    assert "Serial number SN-0007 is already used in inventory." in refused.content.decode()
+    body = planner_client.get(row_url(wizard, draft, mode="edit"), **HTMX).content.decode()
+    assert 'aria-label="Edit run"' in body
+    assert "Serial number SN-0007 is already used in inventory." in body
+
+
+def test_the_editors_typed_values_and_auto_boxes_are_paired(planner_client, wizard):
+    body = planner_client.get(row_url(wizard, RunDraft.objects.get(), mode="edit"), **HTMX).content.decode()
+    # ion-runs.js unticks Auto-generated as a value is typed, and clears it when ticked.
+    pairs = re.findall(r'<div class="typed-or-auto">.*?name="(\S+)".*?name="(\S+)"', body)
+    assert pairs == [
+        ("identify-serial_number", "identify-serial_auto"),
+        ("identify-lot_number", "identify-lot_auto"),
+        ("details-name", "details-name_auto"),
+    ]
 
 
 def test_edit_without_javascript_is_a_page(planner_client, wizard):
@@ -306,7 +328,8 @@ def test_row_actions_cost_a_bounded_number_of_queries(planner_client, wizard, dj
     draft = RunDraft.objects.get()
     with django_assert_max_num_queries(20):
         planner_client.post(row_url(wizard, draft), {"action": "duplicate", "copies": 200}, **HTMX)
-    with django_assert_max_num_queries(20):
+    # Opening the editor also checks the row by create_runs' rules, to show what it would refuse.
+    with django_assert_max_num_queries(30):
         planner_client.get(row_url(wizard, draft, mode="edit"), **HTMX)
     with django_assert_max_num_queries(20):
         planner_client.post(row_url(wizard, draft), {"action": "remove"}, **HTMX)
