@@ -13,9 +13,9 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
-from django.db.models import Count
+from django.db.models import Case, Count, When
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from ion_runs.search import search_text
@@ -79,6 +79,11 @@ class AddRunsForm(forms.Form):
             raise forms.ValidationError(f"There is no run {', '.join(map(str, missing))}.")
         return runs
 
+    def ticked(self) -> set[int]:
+        """The run numbers sent, junk left out, so a refused add shows those runs ticked again."""
+        values = self.data.getlist(self.add_prefix("runs"))
+        return {int(v) for v in values if v.isascii() and v.isdigit() and 0 < int(v) < 2**31}
+
 
 @login_required
 @permission_required("runs.view_runbatch", raise_exception=True)
@@ -123,8 +128,12 @@ def describe(batches) -> None:
 
 @login_required
 @permission_required(PLANNER_PERMISSION, raise_exception=True)
-@require_POST
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
 def batch_new(request):
+    # A refused name leaves this address in the browser: a reload or a link shows the list's form.
+    if request.method == "GET":
+        return render_batch_list(request, BatchNameForm())
     form = BatchNameForm(request.POST)
     if form.is_valid():
         try:
@@ -168,15 +177,23 @@ def render_batch_page(request, batch, *, rename_form=None, add_form=None, notice
         "created_with": RunEvent.objects.filter(
             batch=batch, kind=RunEventKind.CREATED, run__in=visible_runs(user)
         ).count(),
-        **(picker_context(request, batch) if user.has_perm(PLANNER_PERMISSION) else {}),
+        **(
+            picker_context(request, batch, ticked=add_form.ticked() if add_form else frozenset())
+            if user.has_perm(PLANNER_PERMISSION)
+            else {}
+        ),
     }
     if wants_partial(request):
         return render(request, f"{PAGE_TEMPLATE}#batch-body", context)
     return render(request, PAGE_TEMPLATE, context)
 
 
-def picker_context(request, batch) -> dict:
-    """Open runs in no batch that could join this one (described): on its version, when it has runs."""
+def picker_context(request, batch, *, ticked=frozenset()) -> dict:
+    """Open runs in no batch that could join this one (described): on its version, when it has runs.
+
+    `ticked` are the run numbers of a refused add: those runs come first, still ticked, so the
+    planner can untick the wrong one without finding the others again past the list's cut.
+    """
     query = search_text(request, "find")
     candidates = visible_runs(request.user).open().filter(batch__isnull=True)
     if batch.version == "mixed":
@@ -186,8 +203,16 @@ def picker_context(request, batch) -> dict:
     elif batch.no_procedure:
         candidates = candidates.filter(procedure_version__isnull=True)
     matching = candidates.filter(search_condition(request.user, query)) if query else candidates
-    matching = matching.select_related("part", "part_inventory", "procedure_version").order_by("-number")
-    return {"batch": batch, "find": query, "candidates": picker_results(candidates, matching)}
+    order = ["-number"]
+    if ticked:
+        order.insert(0, Case(When(number__in=ticked, then=0), default=1))
+    matching = matching.select_related("part", "part_inventory", "procedure_version").order_by(*order)
+    return {
+        "batch": batch,
+        "find": query,
+        "ticked": ticked,
+        "candidates": picker_results(candidates, matching),
+    }
 
 
 @login_required

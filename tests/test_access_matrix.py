@@ -366,11 +366,12 @@ APP_ENTRIES = [
         lambda w: reverse("runs:batch", args=[w.held_batch.pk]),
         row(LOGIN, OK, OK, OK, NOT_FOUND, NOT_FOUND, OK),
     ),
-    # Anyone who may plan makes a batch in their own organisation.
+    # Anyone who may plan makes a batch in their own organisation; a GET shows the form again
+    # (the address a refused name leaves in the browser).
     Entry(
         "runs:batch-new",
         lambda w: reverse("runs:batch-new"),
-        row(LOGIN, NOT_ALLOWED, NOT_ALLOWED, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED),
+        row(LOGIN, OK, OK, FORBIDDEN, OK, OK, OK),
         post=row(LOGIN, TO_BATCH, TO_BATCH, FORBIDDEN, TO_BATCH, TO_BATCH, TO_BATCH),
         post_data=lambda w: {"name": "Matrix batch"},
         state=lambda w: RunBatch.objects.count(),

@@ -519,3 +519,76 @@ def test_a_batch_hidden_since_the_page_was_loaded_takes_no_runs(uncleared_planne
         add_runs_to_batch(actor=uncleared_planner, batch=secret, runs=mine)
     assert refused.value.messages == ["This batch no longer exists or is not visible to you."]
     assert Run.objects.get(pk=mine[0].pk).batch is None
+
+
+# Coming back to a refused form ------------------------------------------------------------
+
+
+def ticked_boxes(html: str) -> set[int]:
+    """The run numbers whose picker checkbox is ticked."""
+    return {int(n) for n in re.findall(r'name="runs" value="(\d+)" checked', html)}
+
+
+def test_the_new_batch_address_shows_the_form_after_a_refused_name(planner_client, batch):
+    url = reverse("runs:batch-new")
+    refused = planner_client.post(url, {"name": "Week 12"})
+    assert "already exists" in refused.content.decode()
+    # Reloading, bookmarking or sharing the address the refusal left is a GET of it.
+    response = planner_client.get(url)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f'<form class="batch-new" method="post" action="{url}">' in html
+    assert 'name="name"' in html
+    assert "field-error" not in html
+    assert f'<a href="{page_url(batch)}">Week 12</a>' in html
+
+
+def test_operators_may_not_open_the_new_batch_address(client, operator):
+    client.force_login(operator)
+    assert client.get(reverse("runs:batch-new")).status_code == 403
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
+def test_a_refused_add_keeps_the_ticked_runs_ticked(planner_client, planner, make_runs, v1, v2, htmx):
+    empty = create_batch(actor=planner, name="Empty")
+    mixed = make_runs(v1) + make_runs(v2)
+    unticked = make_runs(v1)[0]
+    response = planner_client.post(
+        reverse("runs:batch-add", args=[empty.pk]), {"runs": numbers(mixed)}, **(HTMX if htmx else {})
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "share one procedure version" in html
+    assert f'value="{unticked.number}"' in html
+    assert ticked_boxes(html) == set(numbers(mixed))
+    assert members(empty) == set()
+
+
+def test_ticked_runs_past_the_pickers_cut_are_shown_ticked_after_a_refusal(
+    planner_client, planner, make_runs, v1, v2
+):
+    empty = create_batch(actor=planner, name="Empty")
+    # Found by searching, older than the twenty newest the unsearched picker shows.
+    old = make_runs(v1) + make_runs(v2)
+    make_runs(v1, 20)
+    html = planner_client.post(
+        reverse("runs:batch-add", args=[empty.pk]), {"runs": numbers(old)}
+    ).content.decode()
+    assert "share one procedure version" in html
+    assert ticked_boxes(html) == set(numbers(old))
+    assert "20 of 22 runs" in html
+
+
+def test_a_refused_add_keeps_the_real_runs_ticked_among_missing_and_junk(
+    planner_client, batch, make_runs, v1
+):
+    good = make_runs(v1)[0]
+    sent = [good.number, 99_999, "12; DROP TABLE", "-4", str(2**31)]
+    html = planner_client.post(reverse("runs:batch-add", args=[batch.pk]), {"runs": sent}).content.decode()
+    assert "Pick the runs from the list." in html
+    assert ticked_boxes(html) == {good.number}
+    html = planner_client.post(
+        reverse("runs:batch-add", args=[batch.pk]), {"runs": [good.number, 99_999]}
+    ).content.decode()
+    assert "There is no run 99999." in html
+    assert ticked_boxes(html) == {good.number}
