@@ -275,11 +275,14 @@ class RowEditor:
         if part is None:
             raise Http404("This row's part is no longer available.")
         self.part = part
+        # Two rows may be open at once: each editor's ids are its own, so labels find their fields.
+        auto_id = f"row-{draft.pk}-%s"
         self.procedure = forms.RowProcedureForm(
             data,
             user=user,
             part=part,
             prefix="procedure",
+            auto_id=auto_id,
             initial={"procedure": draft.data.get("procedure")},
         )
         self.identify = forms.IdentifyForm(
@@ -289,6 +292,7 @@ class RowEditor:
             source=draft.data.get("source"),
             draft_id=draft.pk,
             prefix="identify",
+            auto_id=auto_id,
             initial=forms.identify_initial(draft.data),
         )
         version = ProcedureVersion.objects.visible_to(user).filter(pk=draft.data.get("procedure")).first()
@@ -303,6 +307,7 @@ class RowEditor:
             part=part,
             procedure=version,
             prefix="details",
+            auto_id=auto_id,
             initial=forms.details_initial(draft.data),
         )
 

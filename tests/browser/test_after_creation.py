@@ -123,8 +123,10 @@ def test_a_planner_batches_reassigns_reschedules_and_cancels_then_reads_the_hist
     page.get_by_text("Cancel this run…").click()
     page.get_by_label("Why is it canceled?").fill("Customer withdrew order 4711")
     page.get_by_role("button", name="Cancel run").click()
-    expect(page.locator("#run-header").get_by_role("status")).to_contain_text(
-        f"Run {to_cancel.number} is canceled."
+    # Nothing more is built on its unit: the unit is held for someone to decide.
+    unit = to_cancel.part_inventory.identity
+    expect(page.locator("#run-header").get_by_role("status")).to_have_text(
+        f"Run {to_cancel.number} is canceled; {unit} is now on hold."
     )
     expect(page.locator("h1 .badge-canceled")).to_have_text("Canceled")
     expect(page.get_by_role("button", name="Reassign")).to_have_count(0)

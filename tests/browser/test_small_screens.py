@@ -3,9 +3,13 @@
 Every step is photographed at 1366, 768 and 390 px (test-artifacts/<test name>/<width>-<step>.png).
 """
 
+import datetime
+
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
+from runs.models import RunStatus
 from tests import factories
 from tests.browser.test_wizard_edges import (
     draft_data,
@@ -124,3 +128,104 @@ def test_review_rows_are_cards_on_a_phone_with_every_column_and_action_in_view(
     create = page.locator("#create-button")
     expect(create).to_have_text("Create 2 runs")
     assert in_view_across(page, create)
+
+
+def late_batched_runs(planner):  # noqa: F811
+    """The widest rows the work pages show: long names, batches, export flags, teams, Overdue."""
+    org = planner.organisation
+    factories.ensure_demo_groups()
+    team = factories.TeamFactory(organisation=org, name="Final Assembly")
+    oscar = factories.OperatorFactory(
+        organisation=org, username="oscar", first_name="Oscar", last_name="Lindqvist"
+    )
+    batches = [
+        factories.RunBatchFactory(
+            organisation=org, name="Purge valves, week 48 and week 49", created_by=planner
+        ),
+        factories.RunBatchFactory(organisation=org, name="FC-2 spares, December", created_by=planner),
+    ]
+    part = factories.PartFactory(organisation=org, number="VLV-PURGE-12-HIGHFLOW", revision="A")
+    today = timezone.localdate()
+    lot_part = factories.PartFactory(organisation=org, number="SEAL-OR-214-VITON", tracking_type="lot")
+    lot = factories.PartInventoryFactory(part=lot_part, serial_number="", lot_number="L2600-17", quantity=250)
+    for i in range(8):
+        unit = lot if i == 4 else factories.PartInventoryFactory(part=part, serial_number=f"SN-{i:05}")
+        run = factories.RunFactory(
+            organisation=org,
+            number=4400 + i,  # a shop's run numbers soon take four digits
+            part=unit.part,
+            part_inventory=unit,
+            batch=batches[i % 2],
+            due_date=today - datetime.timedelta(days=20 - i),
+            assigned_user=(oscar, None)[i % 2],
+            assigned_team=(None, team)[i % 2],
+            export_controlled=i % 3 == 0,
+            status=(RunStatus.TODO, RunStatus.IN_PROGRESS)[i % 2],
+        )
+        run.name = f"Run {run.number}: {unit.part.number} · {unit.identity}"
+        if i == 2:
+            run.name = "Purge valve for the Falcon upper stage, customer order 4471-B, rush"
+        run.save()
+    return batches
+
+
+def test_overdue_runs_keep_one_whole_line_each_at_laptop_width(live_server, page, log_in, shoot, planner):  # noqa: F811
+    late_batched_runs(planner)
+    page.set_viewport_size({"width": 1366, "height": 768})
+    log_in(planner)
+    page.goto(f"{live_server.url}/runs/?sort=due")
+    rows = page.locator("table.run-rows tbody tr")
+    expect(rows).to_have_count(8)
+    shoot("1366-runs-by-due")
+    wrap = page.locator(".table-wrap:has(table.run-rows)")
+    # Nothing hides past the table's right edge, to be scrolled to sideways.
+    widths = wrap.evaluate("box => [box.scrollWidth, box.clientWidth]")
+    assert widths[0] <= widths[1], f"the table is {widths[0]} px wide in a {widths[1]} px box"
+    box = wrap.bounding_box()
+    badges = page.locator(".badge-overdue")
+    expect(badges).to_have_count(8)
+    for badge in badges.all():
+        expect(badge).to_have_text("Overdue")
+        assert badge.evaluate("b => b.scrollWidth <= b.clientWidth"), "the Overdue badge clips its text"
+        edge = badge.bounding_box()
+        assert box["x"] <= edge["x"] and edge["x"] + edge["width"] <= box["x"] + box["width"], (edge, box)
+    # One line per run: no row taller than its neighbours' one line.
+    heights = rows.evaluate_all("rows => rows.map(row => row.getBoundingClientRect().height)")
+    assert max(heights) - min(heights) < 4, heights
+    assert max(heights) < 48, heights
+
+
+def test_the_runs_and_batches_pages_fit_a_phone(live_server, page, log_in, shoot, planner):  # noqa: F811
+    late_batched_runs(planner)
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(planner)
+    page.goto(f"{live_server.url}/runs/?sort=due")
+    expect(page.locator("table.run-rows tbody tr")).to_have_count(8)
+    shoot("390-runs")
+    assert fits_the_window(page), "the Runs page scrolls sideways on a phone"
+    header = page.locator(".site-header").bounding_box()
+    assert header["height"] <= 140, f"the header takes {header['height']:.0f} px of a phone"
+    for badge in page.locator("table.run-rows .badge").all():
+        assert in_view_across(page, badge), f"{badge.inner_text()} runs off its card"
+        # A long batch name is shortened with an ellipsis inside the card, never cut off bare.
+        assert badge.evaluate(
+            "b => b.scrollWidth <= b.clientWidth || getComputedStyle(b).textOverflow == 'ellipsis'"
+        )
+
+    page.goto(f"{live_server.url}/runs/batches/")
+    expect(page.get_by_role("heading", name="Batches")).to_be_visible()
+    shoot("390-batches")
+    assert fits_the_window(page), "the Batches page scrolls sideways on a phone"
+    wrap = page.locator("#batch-table .table-wrap")
+    assert wrap.evaluate("box => box.scrollWidth <= box.clientWidth"), "the batch table hides columns"
+    card = page.locator("#batch-table tbody tr").filter(has_text="FC-2 spares, December")
+    year = timezone.localdate().strftime("%Y")
+    for text in ["FC-2 spares, December", "4", "No procedure", "Priya Shah", year]:
+        cell = card.locator("td").filter(has_text=text).first
+        expect(cell).to_be_visible()
+        assert in_view_across(page, cell), f"{text} is off screen"
+    # Each value says which column it is: the header row is not on screen.
+    labels = card.locator("td").evaluate_all(
+        "cells => cells.map(c => getComputedStyle(c, '::before').content)"
+    )
+    assert labels[1:] == ['"Runs"', '"Procedure"', '"Created by"', '"Created"'], labels

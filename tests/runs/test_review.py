@@ -115,6 +115,20 @@ def test_the_editors_typed_values_and_auto_boxes_are_paired(planner_client, wiza
     ]
 
 
+def test_two_open_editors_share_no_ids(planner_client, wizard):
+    planner_client.post(row_url(wizard, RunDraft.objects.get()), {"action": "duplicate", "copies": 1})
+    first, second = RunDraft.objects.order_by("position")
+    bodies = [
+        planner_client.get(row_url(wizard, d, mode="edit"), **HTMX).content.decode() for d in (first, second)
+    ]
+    editors = [re.search(r'aria-label="Edit run">.*?</form>', body, re.S)[0] for body in bodies]
+    ids = [re.findall(r'\bid="([^"]+)"', editor) for editor in editors]
+    assert ids[0] and ids[1]
+    assert not set(ids[0]) & set(ids[1])
+    # Each label still names its own field.
+    assert f'for="row-{second.pk}-identify-serial_number"' in bodies[1]
+
+
 def test_edit_without_javascript_is_a_page(planner_client, wizard):
     response = planner_client.get(row_url(wizard, RunDraft.objects.get(), mode="edit"))
     assert response.status_code == 200 and "<html" in response.content.decode()
