@@ -83,6 +83,7 @@ def test_a_planner_batches_reassigns_reschedules_and_cancels_then_reads_the_hist
     expect(page.get_by_role("status")).to_contain_text(
         f"Added runs {first.number}, {second.number} to the batch."
     )
+    expect(page.get_by_role("status")).to_be_focused()
     for run in (batched, first, second):
         expect(page.locator(f"#batch-run-{run.number}")).to_be_visible()
     expect(page.locator("#batch-history-heading ~ ol")).to_contain_text(f"Added run {first.number}")
@@ -104,6 +105,8 @@ def test_a_planner_batches_reassigns_reschedules_and_cancels_then_reads_the_hist
     header.get_by_label("Assigned to").select_option(label="Final Assembly (team)")
     header.get_by_role("button", name="Reassign").click()
     expect(header.get_by_role("status")).to_contain_text("is assigned to Final Assembly")
+    # Focus is on what happened, not back at the top of the page.
+    expect(header.get_by_role("status")).to_be_focused()
     expect(header.locator("dl.facts")).to_contain_text("Final Assembly (team)")
     header.get_by_label("Due date").fill("2026-12-24")
     header.get_by_role("button", name="Change due date").click()
