@@ -117,9 +117,14 @@ class ApiError(Exception):
         self.batch_errors = batch_errors or []
 
 
-def invalid(errors: list[dict], batch_errors: list[str] | None = None) -> ApiError:
+NOTHING_CREATED = "The request is not valid; nothing was created."
+
+
+def invalid(
+    errors: list[dict], batch_errors: list[str] | None = None, detail: str = "The request is not valid."
+) -> ApiError:
     """A 422 naming rows and fields: `errors` of {"row", "field", "message"}."""
-    return ApiError(422, "The request is not valid; nothing was changed.", errors, batch_errors)
+    return ApiError(422, detail, errors, batch_errors)
 
 
 def require(request: HttpRequest, permission: str) -> User:
@@ -275,7 +280,9 @@ def unknown_path(request: HttpRequest, path: str) -> HttpResponse:
 
 @api.exception_handler(ValidationError)
 def _validation_error(request, exc: ValidationError):
-    return error_response(request, invalid(_validation_errors(exc.errors)))
+    # Only a POST could have changed anything; it is all or none, so say so there.
+    detail = NOTHING_CREATED if request.method == "POST" else "The request is not valid."
+    return error_response(request, invalid(_validation_errors(exc.errors), detail=detail))
 
 
 # Mounted last: these modules import the helpers above.

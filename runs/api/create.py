@@ -17,7 +17,7 @@ from ninja import Status
 
 from inventory.models import Part, PartInventory, TrackingType
 from ion_runs.accounts.models import IdempotencyKey, Team, User
-from ion_runs.api import ERRORS, ApiError, ErrorOut, invalid, require
+from ion_runs.api import ERRORS, NOTHING_CREATED, ApiError, ErrorOut, invalid, require
 from runs.api import router
 from runs.api.schemas import PartRef, RunIn, RunLinks, RunsCreated, RunsIn, run_out
 from runs.forms import attribute_field, attribute_value
@@ -204,7 +204,7 @@ def _requests(user: User, payload: RunsIn) -> list[RunRequest]:
             )
         )
     if errors:
-        raise invalid(errors)
+        raise invalid(errors, detail=NOTHING_CREATED)
     return requests
 
 
@@ -221,6 +221,7 @@ def _create(user: User, payload: RunsIn) -> dict:
                 for problem in problems
             ],
             error.batch,
+            detail=NOTHING_CREATED,
         ) from error
     # The service set part, version, unit and batch on the runs; fill in the assignees.
     ids = {r.assigned_user_id for r in runs if r.assigned_user_id}
@@ -285,7 +286,10 @@ def create(request: HttpRequest, payload: RunsIn):
     user = require(request, "runs.add_run")
     key = request.headers.get("Idempotency-Key", "").strip()
     if len(key) > 200:
-        raise invalid([{"row": None, "field": "Idempotency-Key", "message": "At most 200 characters."}])
+        raise invalid(
+            [{"row": None, "field": "Idempotency-Key", "message": "At most 200 characters."}],
+            detail=NOTHING_CREATED,
+        )
     if key:
         return _create_once(user, key, payload)
     return Status(201, _create(user, payload))

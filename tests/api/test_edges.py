@@ -135,3 +135,12 @@ def test_messages_do_not_carry_pydantics_prefix(api, part):
     assert {"row": 0, "field": "due_date", "message": "Give a date as YYYY-MM-DD."} in response.json()[
         "errors"
     ]
+
+
+def test_the_error_detail_says_nothing_was_created_only_where_something_could_have_been(api, part):
+    refused = api.post(URL, {"runs": [{"part": part.pk, "quantity": 0}]})
+    assert refused.json()["detail"] == "The request is not valid; nothing was created."
+    refused = api.post(URL, {"runs": [{"part": 999_999}]})
+    assert refused.json()["detail"] == "The request is not valid; nothing was created."
+    assert api.get(URL, {"status": "sideways"}).json()["detail"] == "The request is not valid."
+    assert api.get(URL, {"limit": "lots"}).json()["detail"] == "The request is not valid."
