@@ -62,6 +62,8 @@ class ReviewRow:
     attribute_labels: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     url: str = ""
+    # Rows wait on Review across sign-ins: one left from then must not be created unnoticed.
+    from_earlier: bool = False
 
     def __getitem__(self, name: str):
         # A template looks `row.name` up as row["name"] first and falls back to the attribute
@@ -195,6 +197,7 @@ def review_rows(user, problems: dict | None = None, drafts=None, wizard_id: str 
         if any(d.data.get("attributes") for d in drafts)
         else {}
     )
+    earlier = left_from_earlier(user)
     rows = []
     for draft in drafts:
         version = versions.get(draft.data.get("procedure"))
@@ -214,6 +217,7 @@ def review_rows(user, problems: dict | None = None, drafts=None, wizard_id: str 
                     dict.fromkeys([*draft.data.get("import_problems", []), *problems.get(draft.pk, [])])
                 ),
                 url=url_of(draft.pk),
+                from_earlier=earlier(draft),
             )
         )
     return {
@@ -221,6 +225,29 @@ def review_rows(user, problems: dict | None = None, drafts=None, wizard_id: str 
         "batch_conflict": batch_conflict(rows),
         "shown_rows": ",".join(str(row.draft.pk) for row in rows),
     }
+
+
+def left_from_earlier(user):
+    """Whether a row was authored before the planner's current sign-in, or on an earlier day."""
+    today = timezone.localdate()
+    signed_in = user.last_login
+    return lambda draft: bool(
+        (signed_in and draft.created_at < signed_in) or timezone.localdate(draft.created_at) < today
+    )
+
+
+def earlier_notice(rows: list[ReviewRow]) -> str:
+    earlier = [row for row in rows if row.from_earlier]
+    if not earlier:
+        return ""
+    count = len(earlier)
+    oldest = timezone.localtime(min(row.draft.created_at for row in earlier))
+    were = "was" if count == 1 else "were"
+    return (
+        f"{count} row{'' if count == 1 else 's'} {were} left on Review from earlier (the oldest from "
+        f"{dateformat.format(oldest, DATE_FORMAT)}), marked “From earlier”. "
+        "Check or remove them before creating."
+    )
 
 
 def batch_conflict(rows: list[ReviewRow]) -> str:
@@ -313,13 +340,16 @@ class RowEditor:
 
     @functools.cached_property
     def problems(self) -> list[str]:
-        """What Review showed at the row, kept in sight while it is edited (until a save
-        is tried: then each form's errors are at their fields)."""
+        """What create_runs would refuse in the row, kept in sight while it is edited (until
+        a save is tried: then each form's errors are at their fields). The row is checked on
+        its own; what it clashes with in other rows shows when Create is pressed."""
         if self.identify.is_bound:
             return []
+        if imported := self.draft.data.get("import_problems"):
+            return imported  # checked by create_runs' rules when imported, with the file's row
         with transaction.atomic():
             found = problems_with(user=self.user, requests=[RunRequest.from_draft(self.draft)])
-        return list(dict.fromkeys([*self.draft.data.get("import_problems", []), *found.get(0, [])]))
+        return found.get(0, [])
 
     def save(self) -> bool:
         if not all([self.procedure.is_valid(), self.identify.is_valid(), self.details.is_valid()]):

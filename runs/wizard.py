@@ -25,7 +25,7 @@ from ion_runs.search import search_text
 from procedures.models import ProcedureVersion
 from runs import forms
 from runs.models import RunDraft, RunSource
-from runs.review import WIZARD_ID, create_button_label, removed_rows, review_rows
+from runs.review import WIZARD_ID, create_button_label, earlier_notice, removed_rows, review_rows
 from runs.services import RunCreationError, create_runs_from_drafts
 
 STEPS = [
@@ -308,6 +308,7 @@ class NewRunWizard(LoginRequiredMixin, PermissionRequiredMixin, NamedUrlSessionW
                 # focus goes to the first row to fix.
                 "refusal": kwargs.get("row_problems") and refusal_summary(len(refused_rows)),
                 "first_refused": refused_rows[0].pk if refused_rows else None,
+                "earlier_notice": earlier_notice(context["rows"]),
                 "row_count": len(context["rows"]),
                 "create_label": create_button_label(len(context["rows"]), bool(form["batch"].value())),
                 "back_url": self.get_step_url("review"),

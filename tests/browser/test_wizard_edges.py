@@ -194,8 +194,9 @@ def row_names(page) -> list[str]:
 
 
 def test_every_undo_works_until_it_visibly_expires(live_server, page, log_in, shoot, planner, shop):
-    alpha, bravo, charlie = make_rows(planner, shop, "Alpha", "Bravo", "Charlie")
     log_in(planner)
+    # Authored in this sign-in: rows from before it would be marked "From earlier".
+    alpha, bravo, charlie = make_rows(planner, shop, "Alpha", "Bravo", "Charlie")
     open_review(page, live_server)
     create = page.locator("#create-button")
     expect(rows(page)).to_have_count(3)

@@ -129,6 +129,29 @@ def test_two_open_editors_share_no_ids(planner_client, wizard):
     assert f'for="row-{second.pk}-identify-serial_number"' in bodies[1]
 
 
+def test_rows_left_from_before_this_sign_in_are_pointed_out(planner_client, planner, wizard, part, version):
+    assert "From earlier" not in wizard.get("review").content.decode()
+    left = RunDraft.objects.get()
+    planner.refresh_from_db()
+    RunDraft.objects.filter(pk=left.pk).update(created_at=planner.last_login - datetime.timedelta(minutes=5))
+    WizardDriver(planner_client).author(part=part, procedure=version, identify={"serial_number": "SN-0100"})
+    page = wizard.get("review").content.decode()
+    when = timezone.localtime(planner.last_login - datetime.timedelta(minutes=5)).strftime("%-d %b %Y")
+    assert (
+        f"1 row was left on Review from earlier (the oldest from {when}), marked “From earlier”. "
+        "Check or remove them before creating."
+    ) in page
+    rows = re.findall(r'<tbody id="row-[^"]+" class="review-row">.*?</tbody>', page, re.S)
+    assert ["From earlier" in row for row in rows] == [True, False]
+    # The mark stays on the row when htmx swaps it back after an edit is canceled.
+    assert "From earlier" in planner_client.get(row_url(wizard, left), **HTMX).content.decode()
+
+
+def test_a_row_from_an_earlier_day_is_pointed_out_within_one_sign_in(planner_client, wizard):
+    RunDraft.objects.update(created_at=timezone.now() - datetime.timedelta(days=2))
+    assert "1 row was left on Review from earlier" in wizard.get("review").content.decode()
+
+
 def test_edit_without_javascript_is_a_page(planner_client, wizard):
     response = planner_client.get(row_url(wizard, RunDraft.objects.get(), mode="edit"))
     assert response.status_code == 200 and "<html" in response.content.decode()
