@@ -18,12 +18,13 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, RawPostDataException
 from django.template import RequestContext, Template
+from django.views.decorators.csrf import csrf_exempt
 from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.openapi.docs import Swagger
 from ninja.parser import Parser
 from ninja.security import HttpBearer
-from pydantic import AfterValidator, BeforeValidator
+from pydantic import AfterValidator, BeforeValidator, StringConstraints
 
 from ion_runs.accounts.models import ApiToken, User
 from ion_runs.search import SEARCH_LENGTH
@@ -77,20 +78,23 @@ IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 SearchText = Annotated[str, Field(max_length=SEARCH_LENGTH)]
 
 
-def plain_text(value: str) -> str:
-    """Text as a form field would keep it: trimmed, and with nothing a database refuses.
+def plain_text(value: str, allowed: str = "") -> str:
+    """Text as a form field would keep it, with nothing a database refuses.
 
     JSON can carry what no keyboard types: a NUL (PostgreSQL refuses it in text), other
     control characters, and half a UTF-16 pair (no database encoding can store it).
+    `allowed` lists control characters that may stay (a note's line breaks).
     """
-    if any(unicodedata.category(c) in ("Cc", "Cs") for c in value):
+    if any(unicodedata.category(c) in ("Cc", "Cs") and c not in allowed for c in value):
         raise ValueError("Control characters and unpaired surrogates are not allowed.")
-    return value.strip()
+    return value
 
 
 def text_up_to(max_length: int):
-    """The type of a text field of at most `max_length` characters (after trimming)."""
-    return Annotated[str, Field(max_length=max_length), AfterValidator(plain_text)]
+    """The type of a text field of at most `max_length` characters, trimmed as a form would."""
+    return Annotated[
+        str, StringConstraints(strip_whitespace=True, max_length=max_length), AfterValidator(plain_text)
+    ]
 
 
 # The ids the database can hold: a larger one is a 422 at its field, not an overflow.
@@ -194,7 +198,9 @@ class LocalSwagger(Swagger):
         return HttpResponse(SWAGGER_PAGE.render(context))
 
 
-NOT_JSON = ApiError(415, "Send the body as JSON, with Content-Type: application/json.")
+def not_json() -> ApiError:
+    # A new error each time: one shared exception would keep every raise's frames alive.
+    return ApiError(415, "Send the body as JSON, with Content-Type: application/json.")
 
 
 class JsonBodies(Parser):
@@ -205,7 +211,7 @@ class JsonBodies(Parser):
 
     def parse_body(self, request: HttpRequest):
         if request.content_type != "application/json":
-            raise NOT_JSON
+            raise not_json()
         return super().parse_body(request)
 
 
@@ -253,7 +259,7 @@ def _http_error(request, exc: HttpError):
 @api.exception_handler(RawPostDataException)
 def _form_body(request, exc):
     # A multipart body was read as a form (by StripNulCharactersMiddleware) before the parser.
-    return error_response(request, NOT_JSON)
+    return error_response(request, not_json())
 
 
 @api.exception_handler(RequestDataTooBig)
@@ -273,6 +279,7 @@ def _not_found(request, exc):
     return error_response(request, ApiError(404, "Not found."))
 
 
+@csrf_exempt  # The API's own addresses take no CSRF token either; a wrong POST must get this 404.
 def unknown_path(request: HttpRequest, path: str) -> HttpResponse:
     """Any other address under /api/v1/ answers in the API's error shape, not an HTML page."""
     return error_response(request, ApiError(404, "No such API address; see /api/v1/docs."))

@@ -52,7 +52,7 @@ class AssigneeIn(Body):
 def _storable(value):
     """Attribute values, however nested, hold only text a database can store."""
     if isinstance(value, str):
-        return plain_text(value)
+        return plain_text(value.strip(), allowed="\t\n\r")
     if isinstance(value, dict):
         return {_storable(k): _storable(v) for k, v in value.items()}
     if isinstance(value, list):

@@ -5,6 +5,26 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+def rename_case_twins(apps, schema_editor):
+    """Batches whose names differ only in case get a number each, "Week 1 (2)", so the
+    constraint below can be added; the oldest keeps its name."""
+    RunBatch = apps.get_model("runs", "RunBatch")
+    batches = list(RunBatch.objects.order_by("pk"))
+    taken = {(b.organisation_id, b.name.upper()) for b in batches}
+    seen = set()
+    for batch in batches:
+        key = (batch.organisation_id, batch.name.upper())
+        if key not in seen:
+            seen.add(key)
+            continue
+        n = 2
+        while (batch.organisation_id, f"{batch.name[:190]} ({n})".upper()) in taken:
+            n += 1
+        batch.name = f"{batch.name[:190]} ({n})"
+        taken.add((batch.organisation_id, batch.name.upper()))
+        batch.save(update_fields=["name"])
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -18,6 +38,7 @@ class Migration(migrations.Migration):
             model_name='runbatch',
             name='batch_name_unique_per_org',
         ),
+        migrations.RunPython(rename_case_twins, migrations.RunPython.noop),
         migrations.AddConstraint(
             model_name='runbatch',
             constraint=models.UniqueConstraint(models.F('organisation'), django.db.models.functions.text.Upper('name'), name='batch_name_unique_per_org'),

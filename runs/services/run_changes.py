@@ -164,9 +164,9 @@ def rename_run(*, actor: User, run: Run, name: str, seen: str | Unseen = UNSEEN)
 def cancel_run(*, actor: User, run: Run, reason: str) -> Run:
     """Cancel the run for a reason, which is required: a canceled run is closed for good.
 
-    Its inventory unit is let go when no other open run holds it: a unit attached to the
-    run is available again, and one the run was building is put on hold (nothing more is
-    built on it; someone decides whether it is scrapped or finished another way).
+    Its inventory unit is let go when no other open run holds it: a unit whose build was
+    never finished is put on hold (nothing more is built on it; someone decides whether it
+    is scrapped or finished another way), and one that was only attached is available again.
     """
     reason = reason.strip()
     if not reason:
@@ -187,24 +187,26 @@ def cancel_run(*, actor: User, run: Run, reason: str) -> Run:
     return run
 
 
-# What a canceled run leaves its unit in, by how the run came to the unit.
-UNIT_AFTER_CANCEL = {
-    RunSource.ATTACH: (InventoryStatus.WIP, InventoryStatus.AVAILABLE),
-    RunSource.BUILD: (InventoryStatus.IN_BUILD, InventoryStatus.ON_HOLD),
-}
-
-
 def _let_go_of_unit(run: Run) -> None:
     if run.part_inventory_id is None:
         return
     # Locked, so two runs of one unit canceled at once cannot each see the other still open.
     unit = PartInventory.objects.select_for_update().get(pk=run.part_inventory_id)
-    held, freed = UNIT_AFTER_CANCEL[run.source]
-    others = Run.objects.filter(part_inventory=unit, status__in=RunStatus.open()).exclude(pk=run.pk)
-    if unit.status == held and not others.exists():
-        unit.status = freed
-        unit.save(update_fields=["status"])
+    runs = Run.objects.filter(part_inventory=unit)
+    if not runs.filter(status__in=RunStatus.open()).exists():
+        builds = set(runs.filter(source=RunSource.BUILD).values_list("status", flat=True))
+        unfinished = builds and RunStatus.COMPLETE not in builds
+        if unfinished and unit.status in HELD_BY_RUNS:
+            unit.status = InventoryStatus.ON_HOLD
+            unit.save(update_fields=["status"])
+        elif unit.status == InventoryStatus.WIP:
+            unit.status = InventoryStatus.AVAILABLE
+            unit.save(update_fields=["status"])
     run.part_inventory = unit
+
+
+# The states creating runs puts a unit in: building it, or working on it.
+HELD_BY_RUNS = (InventoryStatus.IN_BUILD, InventoryStatus.WIP)
 
 
 def pick_up_run(*, actor: User, run: Run) -> bool:

@@ -1,6 +1,7 @@
 """What an integrator found at the API's edges: each answers a JSON 4xx at the field, or is kept as meant."""
 
 import pytest
+from django.test import Client
 
 from inventory.models import TrackingType
 from runs.models import Run, RunBatch
@@ -144,3 +145,21 @@ def test_the_error_detail_says_nothing_was_created_only_where_something_could_ha
     assert refused.json()["detail"] == "The request is not valid; nothing was created."
     assert api.get(URL, {"status": "sideways"}).json()["detail"] == "The request is not valid."
     assert api.get(URL, {"limit": "lots"}).json()["detail"] == "The request is not valid."
+
+
+def test_a_post_to_an_unknown_api_address_is_a_json_404_without_a_csrf_token(api):
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(
+        "/api/v1/runs/", {"runs": []}, content_type="application/json", headers=api.headers
+    )
+    assert response.status_code == 404
+    assert response.json()["detail"] == "No such API address; see /api/v1/docs."
+
+
+def test_text_is_measured_after_trimming_and_notes_keep_their_line_breaks(api, org, part):
+    factories.RunAttributeDefinitionFactory(organisation=org, key="notes", label="Notes")
+    run = {"part": part.pk, "serial_number": "S" * 100 + " ", "attributes": {"notes": "Line one\nLine two"}}
+    response = api.post(URL, {"runs": [run]})
+    assert response.status_code == 201, response.json()
+    (created,) = response.json()["runs"]
+    assert (created["identity"], created["attributes"]) == ("S" * 100, {"notes": "Line one\nLine two"})

@@ -203,13 +203,27 @@ def test_canceling_an_attached_run_makes_its_unit_available_again(planner_client
     assert unit.status == InventoryStatus.AVAILABLE
 
 
-def test_a_unit_another_open_run_holds_is_left_as_it_is(planner_client, make_run, part, run):
+@pytest.mark.parametrize("order", ["attached first", "build first"])
+def test_a_unit_is_let_go_only_when_its_last_open_run_is_canceled(planner_client, make_run, run, order):
     unit = run.part_inventory
-    second = make_run(source=RunSource.ATTACH, inventory_id=unit.pk)
-    response = post(planner_client, "run-cancel", second, {"cancel-reason": "Duplicate"}, htmx=True)
-    assert f"Run {second.number} is canceled." in response.content.decode()
+    attached = make_run(source=RunSource.ATTACH, inventory_id=unit.pk)
+    first, last = (attached, run) if order == "attached first" else (run, attached)
+    response = post(planner_client, "run-cancel", first, {"cancel-reason": "Duplicate"}, htmx=True)
+    assert f"Run {first.number} is canceled." in response.content.decode()
     unit.refresh_from_db()
-    assert unit.status == InventoryStatus.WIP  # as attaching the second run left it
+    assert unit.status == InventoryStatus.WIP  # as attaching left it: another run still holds it
+    post(planner_client, "run-cancel", last, {"cancel-reason": "Order withdrawn"}, htmx=True)
+    unit.refresh_from_db()
+    assert unit.status == InventoryStatus.ON_HOLD  # its build was never finished
+
+
+def test_a_finished_unit_attached_to_a_canceled_run_is_available_again(planner_client, make_run, run):
+    Run.objects.filter(pk=run.pk).update(status=RunStatus.COMPLETE)
+    unit = run.part_inventory
+    attached = make_run(source=RunSource.ATTACH, inventory_id=unit.pk)
+    post(planner_client, "run-cancel", attached, {"cancel-reason": "Test not needed"}, htmx=True)
+    unit.refresh_from_db()
+    assert unit.status == InventoryStatus.AVAILABLE
 
 
 def test_a_plain_post_shows_its_message_after_the_redirect(planner_client, run):
