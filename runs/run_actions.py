@@ -14,6 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.db.models import Exists, OuterRef, Prefetch
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from ion_runs.accounts.models import Team, User
@@ -119,9 +120,11 @@ class DueDateForm(RunForm):
     def change(self):
         due = self.cleaned_data["due_date"]
         run = reschedule_run(actor=self.user, run=self.run, due_date=due, seen=self.seen)
-        return (
-            f"Run {run.number} is due {shown_due_date(due)}." if due else f"Run {run.number} has no due date."
-        )
+        if not due:
+            return f"Run {run.number} has no due date."
+        # A date in the past is allowed (recording when it was due), but never by a slip unnoticed.
+        past = " That date has passed: the run shows as overdue." if due < timezone.localdate() else ""
+        return f"Run {run.number} is due {shown_due_date(due)}.{past}"
 
 
 class RenameForm(RunForm):

@@ -11,7 +11,7 @@ import json
 from django import forms
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Status
 
@@ -23,6 +23,8 @@ from runs.api.schemas import PartRef, RunIn, RunLinks, RunsCreated, RunsIn, run_
 from runs.forms import attribute_field, attribute_value
 from runs.models import AttributeType, RunAttributeDefinition, RunSource
 from runs.services import RunCreationError, RunRequest, create_runs
+
+REPLAYED = "Idempotent-Replayed"
 
 
 class _References:
@@ -244,7 +246,7 @@ def _body_hash(payload: RunsIn) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _create_once(user: User, key: str, payload: RunsIn) -> tuple[int, dict]:
+def _create_once(user: User, key: str, payload: RunsIn, response: HttpResponse) -> Status:
     """Create under an Idempotency-Key: the first answer is stored and replayed.
 
     The key's row is inserted first, in the creation's transaction: a concurrent request
@@ -266,6 +268,8 @@ def _create_once(user: User, key: str, payload: RunsIn) -> tuple[int, dict]:
                 raise ApiError(
                     409, "This Idempotency-Key was already used with a different request body."
                 ) from None
+            # So a client can tell a retry's answer from a fresh one (it made nothing new).
+            response[REPLAYED] = "true"
             return Status(first.status_code, first.response)
         answer = RunsCreated.model_validate(_create(user, payload)).model_dump(mode="json")
         row.status_code, row.response = 201, answer
@@ -280,9 +284,10 @@ def _create_once(user: User, key: str, payload: RunsIn) -> tuple[int, dict]:
     url_name="runs",
     summary="Create runs (all or nothing)",
 )
-def create(request: HttpRequest, payload: RunsIn):
+def create(request: HttpRequest, payload: RunsIn, response: HttpResponse):
     """Create 1 to 5,000 runs, optionally in a new batch. Send an `Idempotency-Key` header to
-    make retries safe: the same key and body within 24 hours replays the first answer."""
+    make retries safe: the same key and body within 24 hours replays the first answer, with
+    the header `Idempotent-Replayed: true`."""
     user = require(request, "runs.add_run")
     key = request.headers.get("Idempotency-Key", "").strip()
     if len(key) > 200:
@@ -291,5 +296,5 @@ def create(request: HttpRequest, payload: RunsIn):
             detail=NOTHING_CREATED,
         )
     if key:
-        return _create_once(user, key, payload)
+        return _create_once(user, key, payload, response)
     return Status(201, _create(user, payload))

@@ -24,6 +24,10 @@ def test_same_key_same_body_replays(api, part):
     assert first.status_code == again.status_code == 201
     assert first.json() == again.json()
     assert Run.objects.count() == 2
+    assert (first.headers.get("Idempotent-Replayed"), again.headers.get("Idempotent-Replayed")) == (
+        None,
+        "true",
+    )
 
 
 def test_same_key_other_body_is_409(api, part):

@@ -453,6 +453,9 @@ def test_a_row_naming_an_unknown_part_shows_its_problem_everywhere_and_can_be_re
 
     review = planner_client.get(response.url)
     assert review.status_code == 200 and "No part NOPE revision A" in review.content.decode()
+    # The part cell points at the problem rather than saying a part went away.
+    assert "No part: see below" in review.content.decode()
+    assert "Part no longer available" not in review.content.decode()
     for answer in (
         planner_client.get(row_url + "&mode=edit", **headers),
         planner_client.post(row_url, {"action": "save", "details-name": "x"}, **headers),

@@ -12,6 +12,7 @@ import traceback
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
@@ -147,6 +148,22 @@ def test_reassign_to_a_team_a_user_and_back_to_the_pool(planner_client, run, tea
     run.refresh_from_db()
     assert run.assignee is None
     assert changes(run) == ["assigned"] * 3
+
+
+def test_a_due_date_in_the_past_is_kept_and_pointed_out(planner_client, run):
+    past = timezone.localdate() - datetime.timedelta(days=22)
+    response = post(planner_client, "run-due-date", run, {"due-due_date": past.isoformat()}, htmx=True)
+    assert "That date has passed: the run shows as overdue." in response.content.decode()
+    run.refresh_from_db()
+    assert run.due_date == past
+    future = post(
+        planner_client,
+        "run-due-date",
+        run,
+        {"due-due_date": "2099-01-01", "due-seen": past.isoformat()},
+        htmx=True,
+    )
+    assert "That date has passed" not in future.content.decode()
 
 
 @pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
