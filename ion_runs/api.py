@@ -79,7 +79,7 @@ SearchText = Annotated[str, Field(max_length=SEARCH_LENGTH)]
 
 
 def plain_text(value: str, allowed: str = "") -> str:
-    """Text as a form field would keep it, with nothing a database refuses.
+    """`value`, if it holds nothing a database refuses.
 
     JSON can carry what no keyboard types: a NUL (PostgreSQL refuses it in text), other
     control characters, and half a UTF-16 pair (no database encoding can store it).
