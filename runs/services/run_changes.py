@@ -187,6 +187,10 @@ def cancel_run(*, actor: User, run: Run, reason: str) -> Run:
     return run
 
 
+# The states creating runs puts a unit in: building it, or working on it.
+HELD_BY_RUNS = (InventoryStatus.IN_BUILD, InventoryStatus.WIP)
+
+
 def _let_go_of_unit(run: Run) -> None:
     if run.part_inventory_id is None:
         return
@@ -203,10 +207,6 @@ def _let_go_of_unit(run: Run) -> None:
             unit.status = InventoryStatus.AVAILABLE
             unit.save(update_fields=["status"])
     run.part_inventory = unit
-
-
-# The states creating runs puts a unit in: building it, or working on it.
-HELD_BY_RUNS = (InventoryStatus.IN_BUILD, InventoryStatus.WIP)
 
 
 def pick_up_run(*, actor: User, run: Run) -> bool:
