@@ -122,6 +122,11 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 # Locally, serve straight from the source folders; production serves collectstatic's output.
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
+# Files recorded on run steps (SPEC §12). Never served from MEDIA_URL: a view checks that the
+# user may see the run first. A shared folder (or another storage backend) for several hosts.
+MEDIA_ROOT = os.environ.get("MEDIA_ROOT", str(BASE_DIR / "media"))
+STEP_FILE_MAX_BYTES = int(os.environ.get("STEP_FILE_MAX_BYTES", 20 * 1024 * 1024))
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

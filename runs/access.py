@@ -5,9 +5,10 @@ from django.shortcuts import get_object_or_404
 
 from runs.models import Run, RunBatch
 
-# What makes a planner (SPEC §7): the New Run wizard asks for it, and so does every change
-# to runs and batches after creation. Operators, without it, see those pages read-only.
-PLANNER_PERMISSION = "runs.add_run"
+# The permissions that make planners, operators and admins, beside the helpers that use them.
+from runs.models.runs import ADMIN_PERMISSION as ADMIN_PERMISSION
+from runs.models.runs import OPERATOR_PERMISSION as OPERATOR_PERMISSION
+from runs.models.runs import PLANNER_PERMISSION as PLANNER_PERMISSION
 
 
 def visible_runs(user):

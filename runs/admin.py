@@ -16,7 +16,7 @@ from runs.services.run_changes import lock_run
 
 class RunStepInline(admin.TabularInline):
     model = RunStep
-    fields = ["position", "title", "status"]
+    fields = ["position", "title", "status", "started_by", "started_at", "finished_by", "finished_at"]
     readonly_fields = fields
     ordering = ["position"]
     extra = 0
@@ -96,6 +96,9 @@ class RunAdmin(OrganisationScopedAdmin):
     ]
     readonly_fields = [
         "number",
+        # The status follows the run's steps (SPEC §12), in one place: operators move it by
+        # working the steps; a planner cancels, and an admin reopens, on the run's page.
+        "status",
         "part",
         "procedure_version",
         "source",
@@ -138,6 +141,12 @@ class RunAdmin(OrganisationScopedAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def has_change_permission(self, request, obj=None):
+        # A complete or canceled run is read-only here as everywhere.
+        if obj is not None and obj.is_closed:
+            return False
+        return super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
         # Asked for each run that deleting a part, unit or version would touch: Django then

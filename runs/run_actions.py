@@ -12,20 +12,21 @@ import dataclasses
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.db.models import Exists, OuterRef, Prefetch
+from django.db.models import Exists, OuterRef
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from ion_runs.accounts.models import Team, User
 from runs.access import PLANNER_PERMISSION, get_run_for_user, hide_hidden_batches, visible_runs
+from runs.execution.forms import ReasonForm
+from runs.execution.panels import may_reopen_run, step_panels
 from runs.forms import DATE_INPUT
 from runs.models import (
     Run,
     RunAttributeDefinition,
     RunBatch,
     RunEventKind,
-    RunStepField,
     display_value,
     shown_due_date,
 )
@@ -222,8 +223,22 @@ def run_detail(request, number):
     return render(request, TEMPLATE, run_page_context(request, run))
 
 
-def run_page_context(request, run: Run, *, bound=None, notice: Notice | None = None) -> dict:
-    """Everything the run page shows; the header and history partials use the same."""
+def run_page_context(
+    request,
+    run: Run,
+    *,
+    bound=None,
+    notice: Notice | None = None,
+    step_bound=None,
+    step_notice: Notice | None = None,
+    acted_on: int | None = None,
+    reopen_form=None,
+) -> dict:
+    """Everything the run page shows; the header, steps and history partials use the same.
+
+    `bound` and `notice` belong to the header's forms; `step_bound` and `step_notice` to the
+    step at `acted_on` (runs/execution), or to the steps region as a whole when it is None.
+    """
     user = request.user
     hide_hidden_batches(user, [run])
     batch_runs, batch_more = [], 0
@@ -240,11 +255,14 @@ def run_page_context(request, run: Run, *, bound=None, notice: Notice | None = N
         if bound is not None:
             action_forms[bound.prefix] = bound
     events, events_more = history(user, run)
+    panels, work_refusal = step_panels(user, run, acted_on=acted_on, bound=step_bound, notice=step_notice)
     return {
         "run": run,
-        "steps": run.steps.order_by("position").prefetch_related(
-            Prefetch("fields", queryset=RunStepField.objects.order_by("position"))
-        ),
+        "panels": panels,
+        "work_refusal": work_refusal,
+        "steps_notice": step_notice if acted_on is None else None,
+        "may_reopen": may_reopen_run(user, run),
+        "reopen_form": reopen_form or ReasonForm(prefix="reopen-run"),
         "attributes": labelled_attributes(run),
         "batch_runs": batch_runs,
         "batch_more": batch_more,
@@ -272,7 +290,7 @@ def labelled_attributes(run: Run) -> list[tuple[str, str]]:
 
 def history(user, run: Run) -> tuple[list, int]:
     """The run's events, newest first; a batch the user may not see is not named."""
-    events = list(run.events.select_related("actor", "batch")[: HISTORY_SHOWN + 1])
+    events = list(run.events.select_related("actor", "batch", "step")[: HISTORY_SHOWN + 1])
     more = run.events.count() - HISTORY_SHOWN if len(events) > HISTORY_SHOWN else 0
     events = events[:HISTORY_SHOWN]
     if not user.export_cleared:

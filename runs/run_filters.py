@@ -77,7 +77,7 @@ class RunFilterForm(forms.Form):
     status = forms.ChoiceField(
         required=False,
         widget=QuickSelect,
-        choices=[("", "Any"), (OPEN, "Open (to do, in progress, on hold)"), *RunStatus.choices],
+        choices=[("", "Any"), (OPEN, "Open (to do, in progress, on hold, failed)"), *RunStatus.choices],
     )
     part = forms.CharField(
         required=False,

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from runs import batches, review, run_actions, schedule, spreadsheet_views, views, wizard, work_pages
+from runs.execution import views as execution
 from runs.run_actions import change_run
 
 app_name = "runs"
@@ -14,6 +15,14 @@ urlpatterns = [
     path("<int:number>/rename/", change_run, {"form_class": run_actions.RenameForm}, name="run-rename"),
     path("<int:number>/batch/", change_run, {"form_class": run_actions.BatchForm}, name="run-batch"),
     path("<int:number>/cancel/", change_run, {"form_class": run_actions.CancelForm}, name="run-cancel"),
+    # Working its steps (SPEC §12): each action of a step's panel posts to its own URL.
+    path("<int:number>/steps/<int:position>/<slug:action>/", execution.step_action, name="step-action"),
+    path(
+        "<int:number>/steps/<int:position>/fields/<int:field_position>/file/",
+        execution.step_file,
+        name="step-file",
+    ),
+    path("<int:number>/reopen/", execution.reopen, name="run-reopen"),
     path("batches/", batches.batch_list, name="batches"),
     path("batches/new/", batches.batch_new, name="batch-new"),
     path("batches/<int:pk>/", batches.batch_detail, name="batch"),

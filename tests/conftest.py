@@ -1,4 +1,5 @@
 import os
+import tempfile
 
 import pytest
 
@@ -15,6 +16,9 @@ def pytest_configure(config):
     # Production's password hasher takes a noticeable fraction of a second by design, and
     # the suite makes thousands of users; the tests are about who may do what, not hashing.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Files recorded on run steps land in a folder of this test session's, not the checkout.
+    settings.MEDIA_ROOT = tempfile.mkdtemp(prefix="ion-runs-media-")
+
 
 CHROMIUM = "/usr/bin/chromium"
 

@@ -252,3 +252,32 @@ def api_create_bodies(run: st.SearchStrategy[dict]) -> st.SearchStrategy:
     small = st.sampled_from([{"part": 1}, {"part": 1, "quantity": "x"}])
     oversize = small.map(lambda one: {"runs": [one] * 5_001})
     return st.one_of(shaped, shaped, shaped, json_values(), oversize)
+
+
+# -- Step field values: what a test station (or anything else) may PUT ------------------------
+
+ZONES = [
+    datetime.UTC,
+    datetime.timezone(datetime.timedelta(hours=14)),
+    datetime.timezone(datetime.timedelta(hours=-12)),
+]
+# Moments at the calendar's ends, which no other time zone can show.
+EDGE_MOMENTS = ["0001-01-01T00:00+05:00", "9999-12-31T23:59-05:00", "0001-01-01", "9999-12-31T23:59:59"]
+
+
+def step_field_values(kind: str | None, options: list[str]) -> st.SearchStrategy:
+    """A `PUT …/fields/{position}` value for a field of type `kind`: mostly one of the kind it takes
+    (a number in or out of range or its decimal text, text, an option or a list of them, a
+    date-time, true/false), else one another field takes, or any JSON."""
+    moments = st.datetimes(timezones=st.one_of(st.none(), st.sampled_from(ZONES)))
+    by_kind = {
+        "number": st.one_of(st.integers(min_value=-5, max_value=30), st.floats(), numbers()),
+        "text": texts(),
+        "select": st.sampled_from([*options, "Nope"]),
+        "multiselect": st.lists(st.sampled_from([*options, "Nope"]), max_size=3),
+        "boolean": st.booleans(),
+        "datetime": st.one_of(moments.map(datetime.datetime.isoformat), st.sampled_from(EDGE_MOMENTS)),
+    }
+    # Half of the kind the field takes: picked first, as `st.one_of` would flatten the branches.
+    branches = [by_kind.get(kind, json_values()), st.one_of(*by_kind.values()), json_values()]
+    return st.sampled_from([0, 0, 1, 2]).flatmap(lambda branch: branches[branch])

@@ -28,6 +28,7 @@ from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
@@ -46,6 +47,7 @@ OK = "200"
 CREATED = "201"
 UNAUTHORIZED = "401"
 INVALID = "422"
+CONFLICT = "409"
 FORBIDDEN = "403"
 NOT_FOUND = "404"
 NOT_ALLOWED = "405"
@@ -173,6 +175,17 @@ class World:
         )
 
     @cached_property
+    def run_step(self):
+        """Step 1 of the run, to do, with a number field and a file recorded on it."""
+        step = factories.RunStepFactory(run=self.run, position=1, title="Torque cover")
+        factories.RunStepFieldFactory(run_step=step, position=1, min_value=1, max_value=20)
+        upload = factories.RunStepFieldFactory(run_step=step, position=2, label="Log", type="file")
+        upload.file.save("torque.csv", ContentFile(b"nm,7\n"))
+        upload.value = "torque.csv"
+        upload.save()
+        return step
+
+    @cached_property
     def batch(self):
         return factories.RunBatchFactory(organisation=self.org)
 
@@ -255,6 +268,8 @@ class Entry:
     state: Callable[[World], object] = field(default=lambda w: None)
     # The JSON API: asked with the role's token, POSTs sent as JSON.
     api: bool = False
+    # The method the changing request uses ("put" for the API's PUTs).
+    write: str = "post"
 
     @property
     def id(self) -> str:
@@ -285,6 +300,11 @@ def run_changes(w: World):
     return run.values(*fields).get(), list(
         RunBatch.objects.values_list("name", "runs").order_by("pk", "runs")
     )
+
+
+def step_state(w: World):
+    run = Run.objects.filter(pk=w.run.pk).values("assigned_user", "status").get()
+    return run, list(w.run.steps.values_list("status", "fields__value"))
 
 
 def run_action(name: str, data: Callable[[World], dict]) -> Entry:
@@ -358,6 +378,30 @@ APP_ENTRIES = [
     run_action("run-rename", lambda w: {"rename-name": "Renamed by the matrix"}),
     run_action("run-batch", lambda w: {"batch-batch": w.batch.name}),
     run_action("run-cancel", lambda w: {"cancel-reason": "Canceled by the matrix"}),
+    # Working the run's steps (SPEC §12): planners, admins and, on this pool run, operators,
+    # whose start picks the run up. Hidden from the uncleared (export control) and outsiders.
+    Entry(
+        "runs:step-action",
+        lambda w: reverse("runs:step-action", args=[w.run_step.run.number, 1, "start"]),
+        row(LOGIN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED),
+        post=row(LOGIN, TO_RUN, TO_RUN, TO_RUN, NOT_FOUND, NOT_FOUND, TO_RUN),
+        state=step_state,
+    ),
+    Entry(
+        "runs:step-file",
+        lambda w: reverse("runs:step-file", args=[w.run_step.run.number, 1, 2]),
+        row(LOGIN, OK, OK, OK, NOT_FOUND, NOT_FOUND, OK),
+    ),
+    # Reopening a complete run is the admin's; this run is not complete, which the staff
+    # member is told (409) with nothing changed.
+    Entry(
+        "runs:run-reopen",
+        lambda w: reverse("runs:run-reopen", args=[w.run.number]),
+        row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED),
+        post=row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, NOT_FOUND, CONFLICT),
+        post_data=lambda w: {"reopen-run-reason": "Reopened by the matrix"},
+        state=step_state,
+    ),
     # Every role lists its own organisation's batches; a batch holding the controlled run is
     # hidden from the uncleared (tests/runs/test_batches.py checks which batches).
     Entry("runs:batches", lambda w: reverse("runs:batches"), row(LOGIN, OK, OK, OK, OK, OK, OK)),
@@ -523,6 +567,27 @@ API_ENTRIES = [
         api_url("run", lambda w: w.run.number),
         row(UNAUTHORIZED, OK, OK, OK, NOT_FOUND, NOT_FOUND, OK),
         api=True,
+    ),
+    # Working a step: as on the run page (the operator on this pool run too). Step 1 is to do,
+    # so a value is refused with 409, naming its state, to everyone who may work the run. A GET
+    # is the wrong method, for anyone (ninja answers it before authenticating).
+    Entry(
+        "api:step_action",
+        api_url("step_action", lambda w: w.run_step.run.number, 1, "start"),
+        row(*[NOT_ALLOWED] * 7),
+        post=row(UNAUTHORIZED, OK, OK, OK, NOT_FOUND, NOT_FOUND, OK),
+        state=step_state,
+        api=True,
+    ),
+    Entry(
+        "api:step_field",
+        api_url("step_field", lambda w: w.run_step.run.number, 1, 1),
+        row(*[NOT_ALLOWED] * 7),
+        post=row(UNAUTHORIZED, CONFLICT, CONFLICT, CONFLICT, NOT_FOUND, NOT_FOUND, CONFLICT),
+        post_data=lambda w: {"value": 5},
+        state=step_state,
+        api=True,
+        write="put",
     ),
     Entry(
         "api:part-procedures",
@@ -708,10 +773,10 @@ def test_post(world, entry, role):
     data = entry.post_data(world)
     before = entry.state(world)
     if entry.api:
-        response = world.api_client(role).post(url, data, content_type="application/json")
+        response = getattr(world.api_client(role), entry.write)(url, data, content_type="application/json")
     else:
         response = world.client(role).post(url, data)
     expected = entry.post[role]
     assert answer(response, url) == expected
-    if expected in (LOGIN, FORBIDDEN, NOT_FOUND, NOT_ALLOWED, UNAUTHORIZED, INVALID):
+    if expected in (LOGIN, FORBIDDEN, NOT_FOUND, NOT_ALLOWED, UNAUTHORIZED, INVALID, CONFLICT):
         assert entry.state(world) == before, "a refused POST changed something"

@@ -1,5 +1,6 @@
 """Reading runs and batches over the JSON API (SPEC §8), through the Runs page's filters."""
 
+from django.db.models import Prefetch
 from django.http import HttpRequest
 from ninja import Query
 
@@ -8,7 +9,17 @@ from ion_runs.api import ERRORS, USE_API, ApiError, invalid, require
 from ion_runs.api_paging import keyset_page
 from runs.access import hide_hidden_batches, visible_runs
 from runs.api import batches_router, router
-from runs.api.schemas import BatchPage, BatchQuery, RunDetail, RunFilters, RunLinks, RunPage, run_out
+from runs.api.schemas import (
+    BatchPage,
+    BatchQuery,
+    RunDetail,
+    RunFilters,
+    RunLinks,
+    RunPage,
+    run_out,
+    step_out,
+    steps_with_people,
+)
 from runs.models import RunBatch
 from runs.run_filters import ME, NOBODY, RunFilterForm
 
@@ -69,40 +80,25 @@ def list_runs(request: HttpRequest, filters: Query[RunFilters]):
 
 @router.get("/{number}", response={200: RunDetail, **ERRORS}, url_name="run", summary="One run")
 def get_run(request: HttpRequest, number: int):
-    """A run you may see, with its steps and their fields; 404 otherwise."""
+    """A run you may see, with its steps, their fields and values, and who worked them; 404 otherwise."""
     user = require(request, USE_API)
     run = (
         visible_runs(user)
         .select_related(
             "part", "procedure_version", "part_inventory", "assigned_user", "assigned_team", "batch"
         )
-        .prefetch_related("steps__fields")
+        .prefetch_related(Prefetch("steps", queryset=steps_with_people()))
         .filter(number=number)
         .first()
     )
     if run is None:
         raise ApiError(404, "No run with this number is visible to you.")
     hide_hidden_batches(user, [run])
-    steps = [
-        {
-            "position": step.position,
-            "title": step.title,
-            "instructions": step.instructions,
-            "status": step.status,
-            "fields": [
-                {
-                    "position": f.position,
-                    "label": f.label,
-                    "type": f.type,
-                    "required": f.required,
-                    "options": f.options,
-                }
-                for f in step.fields.all()
-            ],
-        }
-        for step in run.steps.all()
-    ]
-    return run_out(run, RunLinks()) | {"steps": steps}
+    return run_out(run, RunLinks()) | {
+        "started_at": run.started_at,
+        "completed_at": run.completed_at,
+        "steps": [step_out(step) for step in run.steps.all()],
+    }
 
 
 @batches_router.get("", response={200: BatchPage, **ERRORS}, url_name="batches", summary="Batches")

@@ -1,8 +1,10 @@
 """The runs API's request and answer bodies: these pydantic schemas are its OpenAPI schema."""
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
+from django.db.models import Prefetch
 from django.urls import reverse
 from ninja import Field, Schema
 from pydantic import AfterValidator, ConfigDict, Strict, StrictBool, StrictInt, model_validator
@@ -10,7 +12,7 @@ from pydantic import AfterValidator, ConfigDict, Strict, StrictBool, StrictInt, 
 from inventory.models import TrackingType
 from ion_runs.api import Id, IsoDate, SearchText, plain_text, text_up_to
 from ion_runs.api_paging import PageQuery
-from runs.models import Run
+from runs.models import Run, RunStep, RunStepField
 from runs.services.creation import (
     BATCH_NAME_LENGTH,
     LOT_LENGTH,
@@ -18,6 +20,7 @@ from runs.services.creation import (
     RUN_NAME_LENGTH,
     SERIAL_LENGTH,
 )
+from runs.services.run_changes import REASON_LENGTH
 
 MAX_RUNS = 5_000
 
@@ -167,18 +170,69 @@ class StepFieldOut(Schema):
     type: str
     required: bool
     options: list[Any]
+    min_value: str | None = Field(description="A number field's lowest value, as decimal text.")
+    max_value: str | None = Field(description="A number field's highest value, as decimal text.")
+    max_length: int | None = Field(description="A text field's longest value.")
+    pattern: str | None = Field(description="A regular expression a text field's value matches whole.")
+    value: Any = Field(
+        description="As stored: a number as its exact decimal text, text, true/false, an option, a "
+        "list of options, an ISO 8601 date-time, true for a sign-off (`recorded_by` signed), a "
+        "file's name; null when nothing is recorded."
+    )
+    recorded_by: str | None = Field(description="Who recorded the value (a username).")
+    recorded_at: datetime | None
 
 
 class StepOut(Schema):
     position: int
     title: str
     instructions: str
-    status: str
+    status: str = Field(description="todo, in_progress, complete, failed, canceled (skipped) or hold.")
+    started_at: datetime | None
+    started_by: str | None
+    finished_at: datetime | None = Field(description="When it was completed, failed or skipped.")
+    finished_by: str | None
+    status_reason: str = Field(description="Why it was last failed, held, resumed, skipped or reopened.")
     fields: list[StepFieldOut]
 
 
 class RunDetail(RunOut):
+    started_at: datetime | None
+    completed_at: datetime | None
     steps: list[StepOut]
+
+
+class StepOutcomeOut(StepOut):
+    """A step after an action or a recorded value."""
+
+    message: str = Field(description="What happened, in words: the run page shows the same.")
+    run_status: str = Field(description="The run's status now, derived from its steps.")
+
+
+class StepActionIn(Body):
+    reason: text_up_to(REASON_LENGTH) | None = Field(
+        None, description="Why: required to fail, hold, resume, skip or reopen; start and complete take none."
+    )
+
+
+def _plain_value(value):
+    """Text in a value (or in a list of options) trimmed, and nothing a database refuses.
+
+    Not recursive, unlike `_storable`: no field takes anything deeper, and the field says so.
+    """
+    if isinstance(value, str):
+        return plain_text(value.strip(), allowed="\t\n\r")
+    if isinstance(value, list):
+        return [plain_text(v.strip(), allowed="\t\n\r") if isinstance(v, str) else v for v in value]
+    return value
+
+
+class FieldValueIn(Body):
+    value: Annotated[Any, AfterValidator(_plain_value)] = Field(
+        description="A number (or its decimal text), text, true/false, an option, a list of options, an "
+        "ISO 8601 date-time; a sign-off is true (signed by you) or false (withdrawn, by its signer "
+        "only); null clears the value. Files are uploaded on the run's page."
+    )
 
 
 class RunLinks:
@@ -222,6 +276,54 @@ def run_out(run: Run, links: RunLinks) -> dict:
         "attributes": run.attributes,
         "created_at": run.created_at,
         "links": links(run.number),
+    }
+
+
+def steps_with_people():
+    """Steps as `step_out` reads them: who started and finished them, their fields and who recorded them."""
+    return RunStep.objects.select_related("started_by", "finished_by").prefetch_related(
+        Prefetch("fields", queryset=RunStepField.objects.select_related("recorded_by"))
+    )
+
+
+def _username(user) -> str | None:
+    return user.username if user else None
+
+
+def _decimal_text(number: Decimal | None) -> str | None:
+    """4.0000 as "4": the limit as a person writes it (and as the field's messages say it)."""
+    return None if number is None else f"{number.normalize():f}"
+
+
+def step_out(step: RunStep) -> dict:
+    """A step as StepOut; loaded through `steps_with_people()`."""
+    return {
+        "position": step.position,
+        "title": step.title,
+        "instructions": step.instructions,
+        "status": step.status,
+        "started_at": step.started_at,
+        "started_by": _username(step.started_by),
+        "finished_at": step.finished_at,
+        "finished_by": _username(step.finished_by),
+        "status_reason": step.status_reason,
+        "fields": [
+            {
+                "position": f.position,
+                "label": f.label,
+                "type": f.type,
+                "required": f.required,
+                "options": f.options,
+                "min_value": _decimal_text(f.min_value),
+                "max_value": _decimal_text(f.max_value),
+                "max_length": f.max_length,
+                "pattern": f.pattern or None,
+                "value": f.value,
+                "recorded_by": _username(f.recorded_by),
+                "recorded_at": f.recorded_at,
+            }
+            for f in step.fields.all()
+        ],
     }
 
 

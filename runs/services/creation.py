@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Literal
 
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -495,32 +496,46 @@ def auto_run_name(number: int, part: Part, unit: PartInventory) -> str:
 
 
 def _copy_steps(token: uuid.UUID) -> None:
-    """Copy the steps and step fields of each run's procedure version onto the runs made with `token`.
+    """Copy the steps and step fields of each run's procedure version onto the runs made with `token`."""
+    token = Run._meta.get_field("creation_token").get_db_prep_value(token, connection)
+    _copy_steps_where("r.creation_token = %s", token)
 
+
+# Which runs a copy is for: those made with a creation token, one run, or a batch's runs.
+RunsPicked = Literal["r.creation_token = %s", "r.id = %s", "r.batch_id = %s"]
+
+
+def _copy_steps_where(runs: RunsPicked, param) -> None:
+    """Copy the steps and step fields of each run's procedure version onto the runs `runs` picks.
+
+    `runs` is a condition on `runs_run r` with one placeholder, `param` its value: the
+    creation token of the runs just made (create_runs), or the run or batch a procedure
+    was just added to (procedures.add_procedure). The runs it picks have no steps yet.
     A run keeps its own copy, so later revisions of the procedure change nothing on it.
+
     Two INSERT … SELECT statements: run steps from the procedure's steps joined to the
-    runs just inserted (found by their creation token); then run step fields from the
-    procedure's step fields, joined to those run steps through the run's version and the
-    step position (unique in a version). Every value copied is in the database already:
-    built as model instances in Python, the 120,000 rows of 1,000 runs of 30 steps of 3
-    fields took three quarters of the whole creation (issue 10); here they never leave
-    the database, and the number of queries does not grow with runs or steps. Plain SQL
-    that PostgreSQL and SQLite (3.35+) both run; only values are parameters.
+    picked runs; then run step fields from the procedure's step fields, joined to those
+    run steps through the run's version and the step position (unique in a version).
+    Every value copied is in the database already: built as model instances in Python,
+    the 120,000 rows of 1,000 runs of 30 steps of 3 fields took three quarters of the
+    whole creation (issue 10); here they never leave the database, and the number of
+    queries does not grow with runs or steps. Plain SQL that PostgreSQL and SQLite
+    (3.35+) both run; the condition is one of RunsPicked's fixed texts, and only values
+    are parameters.
     """
     copied = ", ".join(FieldSpec.COPIED)
-    token = Run._meta.get_field("creation_token").get_db_prep_value(token, connection)
     with connection.cursor() as cursor:
         # In run and position order, so the steps of a run are stored side by side.
         cursor.execute(
-            """
+            f"""
             INSERT INTO runs_runstep (run_id, position, title, instructions, status)
             SELECT r.id, s.position, s.title, s.instructions, %s
             FROM runs_run r
             JOIN procedures_procedurestep s ON s.version_id = r.procedure_version_id
-            WHERE r.creation_token = %s
+            WHERE {runs}
             ORDER BY r.id, s.position
             """,
-            [StepStatus.TODO, token],
+            [StepStatus.TODO, param],
         )
         # MATERIALIZED: each run step is paired with its source step once, not once per
         # field; and in run step order, which the join to the fields keeps, so a run's
@@ -533,7 +548,7 @@ def _copy_steps(token: uuid.UUID) -> None:
                 JOIN runs_runstep rs ON rs.run_id = r.id
                 JOIN procedures_procedurestep s
                     ON s.version_id = r.procedure_version_id AND s.position = rs.position
-                WHERE r.creation_token = %s
+                WHERE {runs}
                 ORDER BY rs.id
             )
             INSERT INTO runs_runstepfield (run_step_id, {copied})
@@ -541,7 +556,7 @@ def _copy_steps(token: uuid.UUID) -> None:
             FROM copied_steps c
             JOIN procedures_stepfield f ON f.step_id = c.step_id
             """,
-            [token],
+            [param],
         )
 
 

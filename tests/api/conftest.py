@@ -18,6 +18,9 @@ class ApiClient:
     def post(self, url, body, **headers):
         return self.client.post(url, body, content_type="application/json", headers=self.headers | headers)
 
+    def put(self, url, body, **headers):
+        return self.client.put(url, body, content_type="application/json", headers=self.headers | headers)
+
 
 def api_client_for(user) -> ApiClient:
     return ApiClient(ApiToken.issue(user=user, name="tests")[1])

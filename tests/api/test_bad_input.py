@@ -16,7 +16,9 @@ from hypothesis.extra.django import TestCase
 
 from inventory.models import TrackingType
 from ion_runs.accounts.models import ApiToken
-from runs.models import AttributeType, Run, RunBatch
+from ion_runs.api import plain_text
+from procedures.models import FieldType
+from runs.models import AttributeType, Run, RunBatch, RunStepField
 from tests import factories
 from tests.strategies import (
     FUZZ,
@@ -24,12 +26,27 @@ from tests.strategies import (
     api_run,
     date_field,
     form_data,
+    json_values,
     occurrences,
     search_field,
+    step_field_values,
     texts,
 )
 
 URL = "/api/v1/runs"
+OPTIONS = ["Red", "Blue", "Green"]
+# A field of every type on a step in progress: {position: (type, its rule)}.
+STEP_FIELDS = {
+    1: (FieldType.NUMBER, {"label": "Torque (Nm)", "min_value": 1, "max_value": 20}),
+    2: (FieldType.TEXT, {"label": "Batch code", "max_length": 8, "pattern": r"[A-Z]+-\d+"}),
+    3: (FieldType.TEXT, {"label": "Note"}),
+    4: (FieldType.SELECT, {"label": "Colour", "options": OPTIONS}),
+    5: (FieldType.MULTISELECT, {"label": "Coatings", "options": OPTIONS}),
+    6: (FieldType.BOOLEAN, {"label": "Leak tested"}),
+    7: (FieldType.DATETIME, {"label": "Cured at"}),
+    8: (FieldType.SIGNOFF, {"label": "Inspector"}),
+    9: (FieldType.FILE, {"label": "Trace"}),
+}
 
 
 class TheApiNeverAnswers500(TestCase):
@@ -68,6 +85,14 @@ class TheApiNeverAnswers500(TestCase):
         factories.RunBatchFactory(organisation=org, name="Week 1")
         for _ in range(3):
             factories.RunFactory(organisation=org, part=part, procedure_version=version)
+        worked = factories.RunFactory(
+            organisation=org, part=part, procedure_version=version, status="in_progress"
+        )
+        step = factories.RunStepFactory(run=worked, position=1, status="in_progress")
+        for position, (kind, rule) in STEP_FIELDS.items():
+            factories.RunStepFieldFactory(run_step=step, position=position, type=kind, **rule)
+        cls.step_url = f"{URL}/{worked.number}/steps/1"
+        cls.step_id = step.pk
         cls.secret = ApiToken.issue(user=planner, name="fuzz")[1]
         # What a valid row may name (and a few ids that are nobody's): the strategy is made
         # from them in each test, since setUpTestData's attributes are copied per test.
@@ -146,6 +171,32 @@ class TheApiNeverAnswers500(TestCase):
         assert response.json()["errors"] == [
             {"row": 0, "field": "colour", "message": "Extra inputs are not permitted"}
         ]
+
+    @settings(FUZZ, max_examples=150)
+    @given(st.data())
+    def test_recorded_values(self, data):
+        """Any JSON PUT on any field: a 200 or a plain 4xx, never a 500; every field then holds
+        nothing or a value its own rule takes, and a refusal changes none."""
+        position = data.draw(st.sampled_from([*STEP_FIELDS, 10]))
+        kind = STEP_FIELDS[position][0] if position in STEP_FIELDS else None
+        value = data.draw(step_field_values("boolean" if kind == FieldType.SIGNOFF else kind, OPTIONS))
+        body = data.draw(st.one_of(st.just({"value": value}), st.just({"value": value}), json_values()))
+        fields = RunStepField.objects.filter(run_step_id=self.step_id)
+        before = dict(fields.values_list("position", "value"))
+        response = self.client.put(
+            f"{self.step_url}/fields/{position}", json.dumps(body), content_type="application/json"
+        )
+        after = {field.position: field for field in fields}
+        if response.status_code != 200:
+            self.assert_refused_plainly(response)
+            assert {p: f.value for p, f in after.items()} == before, "a refused value changed a field"
+        for field in after.values():
+            if field.value is None:
+                continue
+            assert field.checked_value(field.value) == field.value, (field.label, field.value)
+            for text in field.value if isinstance(field.value, list) else [field.value]:
+                if isinstance(text, str):
+                    assert plain_text(text, allowed="\t\n\r") == text.strip(), (field.label, text)
 
     @settings(FUZZ, max_examples=80)
     @given(st.data())

@@ -6,6 +6,8 @@ app with a valid token of a planner whose organisation has parts, procedures, un
 and runs, so the successful answers are checked too, not only the refusals.
 """
 
+from decimal import Decimal
+
 import pytest
 import schemathesis
 from django.core import signals
@@ -22,6 +24,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from ion_runs.accounts.models import ApiToken
+from procedures.models import FieldType
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -60,7 +63,26 @@ def token(org):
     batch = factories.RunBatchFactory(organisation=org, name="Week 1")
     for i in range(3):
         factories.PartInventoryFactory(part=part, serial_number=f"SN-{i}")
-        factories.RunFactory(organisation=org, part=part, procedure_version=version, batch=batch)
+        # Small numbers and positions, the ones generated paths hold most, so the step endpoints'
+        # answers are checked too: run 1's first step is in progress, the others to do.
+        run = factories.RunFactory(
+            organisation=org,
+            number=i + 1,
+            part=part,
+            procedure_version=version,
+            batch=batch,
+            status="in_progress" if i == 0 else "todo",
+        )
+        for position in (1, 2):
+            step = factories.RunStepFactory(
+                run=run, position=position, status="in_progress" if i == 0 and position == 1 else "todo"
+            )
+            factories.RunStepFieldFactory(
+                run_step=step, position=1, required=True, min_value=Decimal(1), max_value=Decimal(20)
+            )
+            factories.RunStepFieldFactory(
+                run_step=step, position=2, label="Inspector", type=FieldType.SIGNOFF
+            )
     return ApiToken.issue(user=planner, name="schemathesis")[1]
 
 

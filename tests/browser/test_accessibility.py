@@ -18,6 +18,7 @@ from inventory.models import InventoryStatus, TrackingType
 from ion_runs.accounts.models import ApiToken
 from procedures.models import FieldType
 from runs.models import Run, RunStatus
+from runs.services import RunRequest, create_runs
 from tests import factories
 
 pytestmark = pytest.mark.browser
@@ -287,3 +288,33 @@ def test_attaching_shows_refused_units_accessibly(live_server, page, log_in, sho
     expect(page.locator(".field.has-error").get_by_role("alert")).to_be_visible()
     shoot_a11y("wizard-identify-refused")
     assert_accessible(page, "wizard: Identify, a refused unit")
+
+
+# -- working a run's steps (SPEC §12) -------------------------------------------------------
+
+
+def test_working_a_step_has_no_serious_violations(live_server, page, log_in, shoot_a11y, planner, shop):
+    bracket = shop["units"][InventoryStatus.AVAILABLE].part
+    run = create_runs(
+        user=planner, requests=[RunRequest(part_id=bracket.pk, procedure_version_id=shop["version"].pk)]
+    )[0]
+    log_in(planner)
+    page.goto(f"{live_server.url}/runs/{run.number}/")
+    step = page.locator("#step-1")
+    step.get_by_role("button", name="Start step 1").click()
+    expect(step.get_by_role("button", name="Complete step 1")).to_be_visible()
+    shoot_a11y("run-step-in-progress")
+    assert_accessible(page, "run page: step 1 in progress, its values form")
+
+    step.get_by_label("Torque (Nm)").fill("25")
+    step.get_by_role("button", name="Complete step 1").click()
+    expect(step.locator(".field-error")).to_have_text("Torque (Nm) must be between 1 and 20.")
+    shoot_a11y("run-step-refused")
+    assert_accessible(page, "run page: a refused value")
+
+    step.get_by_text("Fail this step…").click()
+    step.get_by_role("textbox", name="Why?").fill("Thread stripped.")
+    step.get_by_role("button", name="Fail step 1").click()
+    expect(page.locator("#run-header h1 .badge")).to_have_text("Failed")
+    expect(step.get_by_text("Reopen for rework…")).to_be_visible()
+    assert_accessible(page, "run page: a failed step, ready to reopen")

@@ -252,22 +252,32 @@ def test_changes_made_in_the_admin_are_recorded(admin_user_client, run, org):
         due_date="2026-05-04",
         assigned_team=team.pk,
         batch=batch.pk,
-        status=RunStatus.HOLD,
     )
     assert response.status_code == 302, response.context["adminform"].form.errors
     events = {e.kind: e for e in RunEvent.objects.filter(run=run).exclude(kind=RunEventKind.CREATED)}
-    assert set(events) == {"renamed", "rescheduled", "assigned", "batched", "status_changed"}
+    assert set(events) == {"renamed", "rescheduled", "assigned", "batched"}
     assert events["renamed"].after == "Renamed in admin"
     assert events["rescheduled"].after == "2026-05-04"
     assert events["assigned"].after == "team Cell 7"
     assert events["batched"].batch == batch
-    assert (events["status_changed"].before, events["status_changed"].after) == ("todo", "hold")
     assert {e.actor for e in events.values()} == {admin_user_client.staff}
 
 
-def test_canceling_in_the_admin_is_a_canceled_event(admin_user_client, run):
-    assert admin_post(admin_user_client, run, status=RunStatus.CANCELED).status_code == 302
-    assert kinds(run) == ["canceled", "created"]
+def test_the_admin_cannot_set_a_status_that_follows_the_steps(admin_user_client, run):
+    assert admin_post(admin_user_client, run, status=RunStatus.COMPLETE).status_code == 302
+    run.refresh_from_db()
+    assert run.status == RunStatus.TODO
+    assert kinds(run) == ["created"]
+
+
+def test_a_closed_run_is_read_only_in_the_admin(admin_user_client, run, planner):
+    cancel_run(actor=planner, run=run, reason="Scrapped order")
+    page = admin_user_client.get(change(run)).content.decode()
+    assert 'name="name"' not in page
+    response = admin_user_client.post(change(run), {"name": "Renamed after cancel"})
+    assert response.status_code == 403
+    run.refresh_from_db()
+    assert run.name != "Renamed after cancel"
 
 
 def test_an_unchanged_admin_save_records_nothing(admin_user_client, run):

@@ -11,8 +11,8 @@ from django.utils import timezone
 from inventory.models import InventoryStatus, Part, PartInventory, TrackingType
 from ion_runs.accounts.models import Organisation, Team, User
 from procedures.models import FieldType, Procedure, ProcedureStep, ProcedureVersion, StepField
-from runs.models import AttributeType, RunAttributeDefinition
-from runs.services import RunRequest, create_runs
+from runs.models import AttributeType, Run, RunAttributeDefinition
+from runs.services import RunRequest, create_runs, start_step
 
 ORGANISATION = "Acme Rockets"
 PEOPLE = [
@@ -330,3 +330,7 @@ class Command(BaseCommand):
                 for _ in range(4)
             ],
         )
+        # One of Oscar's runs under way, so that My work shows a run in progress.
+        theirs = Run.objects.filter(organisation=org, assigned_user=people["operator"]).order_by("number")
+        first_step = theirs.first().steps.order_by("position").first()
+        start_step(actor=people["operator"], step=first_step)

@@ -1,0 +1,165 @@
+"""Working a run's steps over the JSON API (SPEC §12): another door to `runs.services.execution`.
+
+A test station posts a measurement with `PUT …/steps/{position}/fields/{field position}`; a
+station or an MES moves a step with `POST …/steps/{position}/{action}`. The service decides
+who may, in which state, with which values, and says why not; these endpoints find the run,
+step and field the user may see (404 otherwise), call it, and shape its answer or refusal:
+
+- NotYours: 403;
+- StepConflict: 409, `detail` the service's message and `errors: [{"field": "status",
+  "message": <the state>}]`, the state as GET shows it: the step's, or the run's once the run
+  is closed (complete or canceled);
+- InvalidValues: 422 at `value` (PUT), or at `values.<field position>` for each required field
+  a complete finds empty;
+- a reason missing or too long: 422 at `reason`.
+"""
+
+import json
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from django.http import HttpRequest
+from ninja import Path
+
+from ion_runs.accounts.models import User
+from ion_runs.api import ERRORS, USE_API, ApiError, ErrorOut, invalid, require
+from runs.access import visible_runs
+from runs.api import router
+from runs.api.schemas import FieldValueIn, StepActionIn, StepOutcomeOut, step_out, steps_with_people
+from runs.models import RunStep
+from runs.models.steps import StepAction
+from runs.services import (
+    ACTIONS,
+    InvalidValues,
+    NotYours,
+    RunChangeError,
+    StepConflict,
+    StepOutcome,
+    record_values,
+)
+
+# The path's numbers, with an example each for the interactive docs (and schemathesis).
+RunNumber = Annotated[int, Path(description="The run's number.", example=1)]
+StepPosition = Annotated[int, Path(description="The step's position in its run.", example=1)]
+FieldPosition = Annotated[int, Path(description="The field's position in its step.", example=1)]
+
+# 400: a body that is not JSON at all; 409: the state does not allow it; 413: a body larger
+# than the server reads; 415: a body that is not sent as JSON.
+ANSWERS = {200: StepOutcomeOut, 400: ErrorOut, 409: ErrorOut, 413: ErrorOut, 415: ErrorOut, **ERRORS}
+
+
+def _step(user: User, number: int, position: int) -> RunStep:
+    """The step of a run the user may see (organisation, export control), or a 404."""
+    run = visible_runs(user).filter(number=number).first()
+    if run is None:
+        raise ApiError(404, "No run with this number is visible to you.")
+    step = RunStep.objects.filter(run=run, position=position).first()
+    if step is None:
+        raise ApiError(404, f"Run {run.number} has no step {position}.")
+    step.run = run
+    return step
+
+
+def _refusal(error: RunChangeError, field_of: Callable[[int], str]) -> ApiError:
+    """The service's refusal as an answer; `field_of` names a field position in the request."""
+    if isinstance(error, NotYours):
+        return ApiError(403, str(error))
+    if isinstance(error, StepConflict):
+        state = [{"row": None, "field": "status", "message": error.status}] if error.status else []
+        return ApiError(409, str(error), state)
+    if isinstance(error, InvalidValues):
+        return invalid(
+            [
+                {"row": None, "field": field_of(position), "message": message}
+                for position, message in sorted(error.errors.items())
+            ],
+            detail=str(error),
+        )
+    return invalid(
+        [{"row": None, "field": error.field, "message": message} for message in error.messages],
+        detail=str(error),
+    )
+
+
+def _answer(outcome: StepOutcome) -> dict:
+    step = steps_with_people().get(pk=outcome.step.pk)
+    return step_out(step) | {"message": outcome.message, "run_status": outcome.run.status}
+
+
+@router.post(
+    "/{number}/steps/{position}/{action}",
+    response=ANSWERS,
+    url_name="step_action",
+    summary="Start, complete, fail, hold, resume, skip or reopen a step",
+)
+def act_on_step(
+    request: HttpRequest,
+    number: RunNumber,
+    position: StepPosition,
+    action: Literal[tuple(StepAction.values)],
+    payload: StepActionIn | None = None,
+):
+    """Move a step on, as its panel on the run page does: start (the run's next step; on a pool
+    run, an operator who starts it picks the run up), complete (every required field holds a
+    value; record them first with PUT), fail, hold, resume, and a planner's skip and reopen
+    (a failed step back to to-do, its values kept). All but start and complete need a reason.
+
+    A `409` says the step's or the run's state does not allow it: `detail` says why and
+    `errors[0]` is `{"field": "status", "message": <that state>}`."""
+    user = require(request, USE_API)
+    step = _step(user, number, position)
+    action = StepAction(action)
+    reason = payload.reason if payload else None
+    if action.needs_reason:
+        extra = {"reason": reason or ""}
+    elif reason:
+        # Refused rather than dropped: the caller would think it recorded.
+        message = f"{action.label} takes no reason; leave reason out."
+        raise invalid([{"row": None, "field": "reason", "message": message}], detail=message)
+    else:
+        extra = {}
+    try:
+        outcome = ACTIONS[action](actor=user, step=step, **extra)
+    except RunChangeError as error:
+        raise _refusal(error, lambda field_position: f"values.{field_position}") from error
+    return _answer(outcome)
+
+
+def _exact(request: HttpRequest, value):
+    """A JSON number as sent: 7.50 stays "7.50", which the parser's float would make 7.5.
+
+    A measurement's precision is part of it (RunStepField keeps number text as typed).
+    """
+    if isinstance(value, float):
+        return json.loads(request.body, parse_float=Decimal)["value"]
+    return value
+
+
+@router.put(
+    "/{number}/steps/{position}/fields/{field_position}",
+    response=ANSWERS,
+    url_name="step_field",
+    summary="Record a field's value (a measurement, a sign-off)",
+)
+def record_value(
+    request: HttpRequest,
+    number: RunNumber,
+    position: StepPosition,
+    field_position: FieldPosition,
+    payload: FieldValueIn,
+):
+    """Record one value on a step in progress, checked against its field's rule (`422` at
+    `value`, saying the range or the pattern, and nothing saved). A sign-off `true` is signed
+    by the token's user; only they withdraw it (`false`). `409` when the step is not in
+    progress or the run is closed, naming the state as for the step actions."""
+    user = require(request, USE_API)
+    step = _step(user, number, position)
+    if not step.fields.filter(position=field_position).exists():
+        raise ApiError(404, f"Step {position} of run {number} has no field {field_position}.")
+    value = _exact(request, payload.value)
+    try:
+        outcome = record_values(actor=user, step=step, values={field_position: value})
+    except RunChangeError as error:
+        raise _refusal(error, lambda _: "value") from error
+    return _answer(outcome)

@@ -1,0 +1,106 @@
+"""A run's history: one RunEvent per change (SPEC §9, §12)."""
+
+import datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from runs.models.batches import RunBatch
+from runs.models.runs import Run, RunStatus, shown_due_date
+
+
+class RunEventKind(models.TextChoices):
+    CREATED = "created", "Created"
+    ASSIGNED = "assigned", "Reassigned"
+    PICKED_UP = "picked_up", "Picked up"
+    RESCHEDULED = "rescheduled", "Due date changed"
+    RENAMED = "renamed", "Renamed"
+    BATCHED = "batched", "Added to batch"
+    UNBATCHED = "unbatched", "Removed from batch"
+    CANCELED = "canceled", "Canceled"
+    # A status set in the admin other than canceled, or a run's status following its steps.
+    STATUS_CHANGED = "status_changed", "Status changed"
+    # Executing its steps (SPEC §12): each names its step.
+    STEP_STARTED = "step_started", "Step started"
+    STEP_COMPLETED = "step_completed", "Step completed"
+    STEP_FAILED = "step_failed", "Step failed"
+    STEP_HELD = "step_held", "Step put on hold"
+    STEP_RESUMED = "step_resumed", "Step resumed"
+    STEP_SKIPPED = "step_skipped", "Step skipped"
+    STEP_REOPENED = "step_reopened", "Step reopened"
+    VALUE_RECORDED = "value_recorded", "Value recorded"
+    SIGNED_OFF = "signed_off", "Signed off"
+    REOPENED = "reopened", "Run reopened"
+
+    @classmethod
+    def batching(cls) -> list[str]:
+        return [cls.BATCHED, cls.UNBATCHED]
+
+
+class RunEvent(models.Model):
+    """One change to a run: who, when, what before and after, and why (SPEC §9).
+
+    Written by the service that makes the change, in its transaction. `before` and `after`
+    keep what the page showed then (a person's or team's name, a batch's name, a due date
+    as ISO text), so the history reads the same after people and batches are renamed.
+    A "created" event names the batch the run was created in and the creation token.
+    """
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="events", db_index=False)
+    kind = models.CharField(max_length=20, choices=RunEventKind)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+    # Recorded values can be long texts: kept whole, as they were.
+    before = models.TextField(blank=True)
+    after = models.TextField(blank=True)
+    reason = models.TextField(blank=True)
+    batch = models.ForeignKey(
+        RunBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    creation_token = models.UUIDField(null=True, blank=True)
+    # A step's event names its step, and a recorded value its field (by label, kept in `field_label`).
+    step = models.ForeignKey(
+        "RunStep", null=True, blank=True, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
+    field_label = models.CharField(max_length=200, blank=True, db_default="")
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            # A run's history, newest first (the run page); also serves the foreign key.
+            models.Index(fields=["run", "-at", "-id"], name="run_event_run_idx"),
+            # A batch's runs joining and leaving it, newest first (the batch page).
+            models.Index(
+                fields=["batch", "-at", "-id"],
+                condition=Q(kind__in=["batched", "unbatched"]),
+                name="run_event_batching_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · run {self.run_id} · {self.at:%Y-%m-%d %H:%M}"
+
+    @property
+    def shown_before(self) -> str:
+        return self._shown(self.before)
+
+    @property
+    def shown_after(self) -> str:
+        return self._shown(self.after)
+
+    def _shown(self, value: str) -> str:
+        """A value as the history shows it: dates formatted, blanks named."""
+        match self.kind:
+            case RunEventKind.ASSIGNED | RunEventKind.PICKED_UP:
+                return value or "the unassigned pool"
+            case RunEventKind.RESCHEDULED:
+                return shown_due_date(datetime.date.fromisoformat(value) if value else None)
+            case RunEventKind.CANCELED | RunEventKind.STATUS_CHANGED | RunEventKind.REOPENED:
+                return RunStatus(value).label if value in RunStatus.values else value
+            case RunEventKind.BATCHED | RunEventKind.UNBATCHED:
+                return value or "no batch"
+        return value
