@@ -96,10 +96,12 @@ def test_an_operator_works_a_pool_run_to_complete_with_the_keyboard(
     expect(signoff).to_be_checked()
     tab_to(page, step.get_by_role("button", name="Complete step 1"))
     page.keyboard.press("Enter")
-    refusal = step.locator(".step-field", has=page.get_by_label("Torque (Nm)")).get_by_role("alert")
+    refusal = step.locator(".step-field", has=page.get_by_label("Torque (Nm)")).locator(".field-error")
     expect(refusal).to_have_text("Torque (Nm) must be between 1 and 20.")
     expect(refusal).to_be_visible()
     expect(torque).to_be_focused()
+    # Read out with the field it belongs to, after its rule.
+    expect(torque).to_have_accessible_description("A number from 1 to 20 Torque (Nm) must be between 1 and 20.")
     expect(torque).to_have_value("25")
     shoot(f"{size}-3-refused")
     check_fits()
