@@ -21,6 +21,7 @@ from django.views.decorators.vary import vary_on_headers
 from ion_runs.search import search_text
 from procedures.models import ProcedureVersion
 from runs.access import PLANNER_PERMISSION, get_batch_for_user, get_run_for_user, visible_runs
+from runs.execution.batch_progress import step_progress
 from runs.forms import picker_results
 from runs.models import Run, RunBatch, RunEvent, RunEventKind
 from runs.paging import PAGE_SIZE, numbered_page, requested_page, wants_partial
@@ -163,8 +164,11 @@ def render_batch_page(request, batch, *, rename_form=None, add_form=None, notice
     user = request.user
     runs = visible_runs(user).filter(batch=batch).order_by("number")
     describe([batch])
+    progress, next_step = step_progress(user, batch)
     context = {
         "batch": batch,
+        "progress": progress,
+        "next_step": next_step,
         "page": numbered_page(request, runs, BATCH_RELATED),
         "rename_form": rename_form or BatchNameForm(initial={"name": batch.name, "seen": batch.name}),
         "add_form": add_form,

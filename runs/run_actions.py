@@ -1,10 +1,11 @@
-"""A run's page, and what a planner changes on it after creation (SPEC §9).
+"""A run's page, and what a planner changes on it after creation (SPEC §9, §12).
 
-Reassign, change the due date, rename, cancel, and add to or take out of a batch: each a
-small form on the page posting to its own URL. With htmx the answer is the page's header
-(facts, forms and any message) swapped in place, and the history swapped beside it; without
-JavaScript a change redirects back to the page, and a refusal renders the page with the
-message at the field. Operators see the page without the forms.
+Reassign, change the due date, rename, cancel, add to or take out of a batch, and add a
+procedure to a run created without one: each a small form on the page posting to its own
+URL. With htmx the answer is the page's header (facts, forms and any message) swapped in
+place, and the history swapped beside it; without JavaScript a change redirects back to the
+page, and a refusal renders the page with the message at the field. Operators see the page
+without the forms.
 """
 
 import dataclasses
@@ -14,19 +15,23 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.db.models import Exists, OuterRef
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from ion_runs.accounts.models import Team, User
+from procedures.models import ProcedureVersion
 from runs.access import PLANNER_PERMISSION, get_run_for_user, hide_hidden_batches, visible_runs
 from runs.execution.forms import ReasonForm
 from runs.execution.panels import may_reopen_run, step_panels
-from runs.forms import DATE_INPUT
+from runs.forms import DATE_INPUT, runnable_procedures
 from runs.models import (
     Run,
     RunAttributeDefinition,
     RunBatch,
     RunEventKind,
+    RunStatus,
     display_value,
     shown_due_date,
 )
@@ -35,6 +40,7 @@ from runs.services import (
     UNSEEN,
     RunChangeError,
     StaleChange,
+    add_procedure,
     add_runs_to_batch,
     cancel_run,
     reassign_run,
@@ -46,7 +52,10 @@ from runs.services.run_changes import REASON_LENGTH, assignee_key, due_key
 
 TEMPLATE = "runs/detail.html"
 BATCH_SIBLINGS_SHOWN = 50
-HISTORY_SHOWN = 200
+# The newest changes a run page shows; "Show all" (?history=all) shows up to HISTORY_ALL. A
+# worked run gathers a few events a step, and each costs the page's rendering time.
+HISTORY_SHOWN = 50
+HISTORY_ALL = 2000
 BATCHES_OFFERED = 50
 HIDDEN_BATCH = "a batch you cannot see"
 
@@ -58,9 +67,17 @@ class RunForm(forms.Form):
     showed, so that a change made by someone else meanwhile is not overwritten.
     """
 
+    # A change that reaches past the header (the steps): an htmx post reloads the page.
+    reloads_page = False
+
     def __init__(self, data=None, *, run: Run, user: User):
         super().__init__(data, initial=self.initial_for(run))
         self.run, self.user = run, user
+
+    @classmethod
+    def offered(cls, run: Run) -> bool:
+        """Whether the page shows this form for this (open) run."""
+        return True
 
     def initial_for(self, run: Run) -> dict:
         return {}
@@ -205,8 +222,64 @@ class CancelForm(RunForm):
         return f"Run {run.number} is canceled."
 
 
+class AddProcedureForm(RunForm):
+    """A procedure for a run created without one (SPEC §12): the wizard's Part step choices.
+
+    The list offers what the wizard would (runnable versions linked to the run's part, the
+    newest of each family); any version the planner may see is accepted, so that the service
+    says why one does not fit, in the wizard's words.
+    """
+
+    prefix = "procedure"
+    reloads_page = True
+    procedure = forms.ModelChoiceField(
+        queryset=ProcedureVersion.objects.none(),
+        label="Add procedure",
+        error_messages={
+            "required": "Pick the procedure to add.",
+            "invalid_choice": "That procedure is not one of your organisation's.",
+        },
+    )
+
+    def __init__(self, data=None, *, run: Run, user: User):
+        super().__init__(data, run=run, user=user)
+        field = self.fields["procedure"]
+        field.queryset = ProcedureVersion.objects.visible_to(user)
+        self.versions = list(runnable_procedures(user, run.part))
+        field.choices = [
+            ("", "Pick a procedure"),
+            *(
+                (v.pk, f"{v.title} · v{v.number}" + (" · export controlled" if v.export_controlled else ""))
+                for v in self.versions
+            ),
+        ]
+        self.batch_size = Run.objects.filter(batch_id=run.batch_id).count() if run.batch_id else 0
+
+    @classmethod
+    def offered(cls, run):
+        return run.procedure_version_id is None and run.status == RunStatus.TODO
+
+    @property
+    def help(self) -> str:
+        copied = "Steps are copied now; later revisions of the procedure leave them as they are."
+        if self.batch_size > 1:
+            together = "runs of a batch share one procedure version"
+            return f"Applies to all {self.batch_size} runs of batch “{self.run.batch}”: {together}. {copied}"
+        return copied
+
+    def change(self):
+        runs = add_procedure(actor=self.user, run=self.run, version=self.cleaned_data["procedure"])
+        version = runs[0].procedure_version
+        steps = version.steps.count()
+        each_has = f"{steps} step{'s' if steps != 1 else ''}"
+        if len(runs) > 1:
+            batch = f"all {len(runs)} runs of batch “{self.run.batch}”"
+            return f"“{version}” is added to {batch}: {each_has} copied to each."
+        return f"Run {self.run.number} follows “{version}” now: {each_has} copied."
+
+
 # The run page's forms, in the order it shows them; each posts to its own URL.
-FORMS = (ReassignForm, DueDateForm, RenameForm, BatchForm, CancelForm)
+FORMS = (AddProcedureForm, ReassignForm, DueDateForm, RenameForm, BatchForm, CancelForm)
 
 
 @dataclasses.dataclass
@@ -251,10 +324,15 @@ def run_page_context(
     may_change = user.has_perm(PLANNER_PERMISSION) and not run.is_closed
     action_forms = {}
     if may_change:
-        action_forms = {form_class.prefix: form_class(run=run, user=user) for form_class in FORMS}
+        action_forms = {
+            form_class.prefix: form_class(run=run, user=user)
+            for form_class in FORMS
+            if form_class.offered(run)
+        }
         if bound is not None:
             action_forms[bound.prefix] = bound
-    events, events_more = history(user, run)
+    shown = HISTORY_ALL if request.GET.get("history") == "all" else HISTORY_SHOWN
+    events, events_more = history(user, run, shown)
     panels, work_refusal = step_panels(user, run, acted_on=acted_on, bound=step_bound, notice=step_notice)
     return {
         "run": run,
@@ -288,12 +366,16 @@ def labelled_attributes(run: Run) -> list[tuple[str, str]]:
     return shown
 
 
-def history(user, run: Run) -> tuple[list, int]:
-    """The run's events, newest first; a batch the user may not see is not named."""
-    events = list(run.events.select_related("actor", "batch", "step")[: HISTORY_SHOWN + 1])
-    more = run.events.count() - HISTORY_SHOWN if len(events) > HISTORY_SHOWN else 0
-    events = events[:HISTORY_SHOWN]
+def history(user, run: Run, shown: int = HISTORY_SHOWN) -> tuple[list, int]:
+    """The newest `shown` of the run's events, and how many more; batches the user may not see unnamed."""
+    events = list(run.events.select_related("actor", "batch", "step", "acted_on")[: shown + 1])
+    more = run.events.count() - shown if len(events) > shown else 0
+    events = events[:shown]
     if not user.export_cleared:
+        for event in events:
+            # The run a batch action was taken on is named only to those who may see it.
+            if event.acted_on is not None and event.acted_on.export_controlled:
+                event.acted_on = None
         batch_ids = {event.batch_id for event in events if event.batch_id}
         visible = set(RunBatch.objects.visible_to(user).filter(pk__in=batch_ids).values_list("pk", flat=True))
         for event in events:
@@ -342,6 +424,12 @@ def change_run(request, number: int, form_class: type[RunForm]):
             if not wants_partial(request):
                 messages.success(request, done)
                 return redirect("runs:detail", number=run.number)
+            if form.reloads_page:
+                # The steps region changes too, and the header alone cannot carry it: htmx loads
+                # the page again (replacing this history entry, the address being the same), so
+                # focus and reading start at its top, with the message, as after a plain post.
+                messages.success(request, done)
+                return HttpResponseClientRedirect(reverse("runs:detail", args=[run.number]))
             form, notice = None, Notice(done, "success")
     run = get_run_for_user(request, number)
     context = run_page_context(request, run, bound=form, notice=notice)

@@ -15,6 +15,12 @@ urlpatterns = [
     path("<int:number>/rename/", change_run, {"form_class": run_actions.RenameForm}, name="run-rename"),
     path("<int:number>/batch/", change_run, {"form_class": run_actions.BatchForm}, name="run-batch"),
     path("<int:number>/cancel/", change_run, {"form_class": run_actions.CancelForm}, name="run-cancel"),
+    path(
+        "<int:number>/procedure/",
+        change_run,
+        {"form_class": run_actions.AddProcedureForm},
+        name="run-procedure",
+    ),
     # Working its steps (SPEC §12): each action of a step's panel posts to its own URL.
     path("<int:number>/steps/<int:position>/<slug:action>/", execution.step_action, name="step-action"),
     path(

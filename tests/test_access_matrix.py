@@ -175,6 +175,13 @@ class World:
         )
 
     @cached_property
+    def bare_run(self):
+        """An open, unassigned run of the same part created without a procedure ("add one later")."""
+        return factories.RunFactory(
+            organisation=self.org, part=self.part, export_controlled=True, created_by=self.owner
+        )
+
+    @cached_property
     def run_step(self):
         """Step 1 of the run, to do, with a number field and a file recorded on it."""
         step = factories.RunStepFactory(run=self.run, position=1, title="Torque cover")
@@ -307,15 +314,26 @@ def step_state(w: World):
     return run, list(w.run.steps.values_list("status", "fields__value"))
 
 
-def run_action(name: str, data: Callable[[World], dict]) -> Entry:
+def procedure_state(w: World):
+    """What adding a procedure changes: the procedure-less run's version, flag and steps."""
+    run = Run.objects.filter(pk=w.bare_run.pk)
+    return run.values("procedure_version", "export_controlled").get(), w.bare_run.steps.count()
+
+
+def run_action(
+    name: str,
+    data: Callable[[World], dict],
+    run: Callable[[World], Run] = lambda w: w.run,
+    state: Callable[[World], object] = run_changes,
+) -> Entry:
     """A run page action: planners only; the run is export controlled, so 404 to the uncleared."""
     return Entry(
         f"runs:{name}",
-        lambda w: reverse(f"runs:{name}", args=[w.run.number]),
+        lambda w: reverse(f"runs:{name}", args=[run(w).number]),
         row(LOGIN, NOT_ALLOWED, NOT_ALLOWED, FORBIDDEN, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED),
         post=row(LOGIN, TO_RUN, TO_RUN, FORBIDDEN, NOT_FOUND, NOT_FOUND, TO_RUN),
         post_data=data,
-        state=run_changes,
+        state=state,
     )
 
 
@@ -378,6 +396,12 @@ APP_ENTRIES = [
     run_action("run-rename", lambda w: {"rename-name": "Renamed by the matrix"}),
     run_action("run-batch", lambda w: {"batch-batch": w.batch.name}),
     run_action("run-cancel", lambda w: {"cancel-reason": "Canceled by the matrix"}),
+    run_action(
+        "run-procedure",
+        lambda w: {"procedure-procedure": w.version.pk},
+        run=lambda w: w.bare_run,
+        state=procedure_state,
+    ),
     # Working the run's steps (SPEC §12): planners, admins and, on this pool run, operators,
     # whose start picks the run up. Hidden from the uncleared (export control) and outsiders.
     Entry(
@@ -588,6 +612,16 @@ API_ENTRIES = [
         state=step_state,
         api=True,
         write="put",
+    ),
+    # Adding a procedure to a run created without one: planners only, as on the run page.
+    Entry(
+        "api:run_procedure",
+        api_url("run_procedure", lambda w: w.bare_run.number),
+        row(*[NOT_ALLOWED] * 7),
+        post=row(UNAUTHORIZED, OK, OK, FORBIDDEN, NOT_FOUND, NOT_FOUND, OK),
+        post_data=lambda w: {"procedure": w.version.pk},
+        state=procedure_state,
+        api=True,
     ),
     Entry(
         "api:part-procedures",

@@ -1,9 +1,10 @@
 """Runs over the JSON API (SPEC §8, §12): create through `create_runs`, read through the Runs
-page's filters, work their steps through `runs.services.execution`.
+page's filters, work their steps through `runs.services.execution`, add a procedure later
+through `runs.services.add_procedure`.
 
 `schemas` holds the bodies, `create` the POST, `read` the GETs, `execute` the step actions and
-recorded values; they register their endpoints on the two routers below, which
-`ion_runs/api.py` mounts.
+recorded values, `procedures` the POST that adds a procedure later; they register their
+endpoints on the two routers below, which `ion_runs/api.py` mounts.
 """
 
 from ninja import Router
@@ -12,4 +13,4 @@ router = Router(tags=["runs"])
 batches_router = Router(tags=["batches"])
 
 # The endpoint modules use the routers above.
-from runs.api import create, execute, read  # noqa: E402, F401
+from runs.api import create, execute, procedures, read  # noqa: E402, F401

@@ -12,6 +12,11 @@ step and field the user may see (404 otherwise), call it, and shape its answer o
 - InvalidValues: 422 at `value` (PUT), or at `values.<field position>` for each required field
   a complete finds empty;
 - a reason missing or too long: 422 at `reason`.
+
+On a batched run the action (or value) reaches the sibling step of the batch's other runs, as
+on the run page, unless the body says `"this_run_only": true`; the answer names the runs it
+reached and those it did not, with why (only runs the user may see: a batch holding a run
+hidden from them is not worked as one).
 """
 
 import json
@@ -84,7 +89,12 @@ def _refusal(error: RunChangeError, field_of: Callable[[int], str]) -> ApiError:
 
 def _answer(outcome: StepOutcome) -> dict:
     step = steps_with_people().get(pk=outcome.step.pk)
-    return step_out(step) | {"message": outcome.message, "run_status": outcome.run.status}
+    return step_out(step) | {
+        "message": outcome.message,
+        "run_status": outcome.run.status,
+        "reached": [run.number for run in outcome.reached],
+        "not_reached": [{"number": run.number, "reason": why} for run, why in outcome.not_reached],
+    }
 
 
 @router.post(
@@ -105,12 +115,17 @@ def act_on_step(
     value; record them first with PUT), fail, hold, resume, and a planner's skip and reopen
     (a failed step back to to-do, its values kept). All but start and complete need a reason.
 
+    On a batched run it reaches the sibling step of every other open run of the batch where
+    that step allows it (`reached`), and says why not for the others (`not_reached`), unless
+    `this_run_only` is true.
+
     A `409` says the step's or the run's state does not allow it: `detail` says why and
     `errors[0]` is `{"field": "status", "message": <that state>}`."""
     user = require(request, USE_API)
     step = _step(user, number, position)
     action = StepAction(action)
     reason = payload.reason if payload else None
+    this_run_only = payload.this_run_only if payload else False
     if action.needs_reason:
         extra = {"reason": reason or ""}
     elif reason:
@@ -120,7 +135,7 @@ def act_on_step(
     else:
         extra = {}
     try:
-        outcome = ACTIONS[action](actor=user, step=step, **extra)
+        outcome = ACTIONS[action](actor=user, step=step, this_run_only=this_run_only, **extra)
     except RunChangeError as error:
         raise _refusal(error, lambda field_position: f"values.{field_position}") from error
     return _answer(outcome)
@@ -152,14 +167,17 @@ def record_value(
     """Record one value on a step in progress, checked against its field's rule (`422` at
     `value`, saying the range or the pattern, and nothing saved). A sign-off `true` is signed
     by the token's user; only they withdraw it (`false`). `409` when the step is not in
-    progress or the run is closed, naming the state as for the step actions."""
+    progress or the run is closed, naming the state as for the step actions. On a batched run
+    the value is recorded on the batch's sibling steps too, unless `this_run_only` is true."""
     user = require(request, USE_API)
     step = _step(user, number, position)
     if not step.fields.filter(position=field_position).exists():
         raise ApiError(404, f"Step {position} of run {number} has no field {field_position}.")
     value = _exact(request, payload.value)
     try:
-        outcome = record_values(actor=user, step=step, values={field_position: value})
+        outcome = record_values(
+            actor=user, step=step, values={field_position: value}, this_run_only=payload.this_run_only
+        )
     except RunChangeError as error:
         raise _refusal(error, lambda _: "value") from error
     return _answer(outcome)

@@ -81,7 +81,14 @@ def list_runs(request: HttpRequest, filters: Query[RunFilters]):
 @router.get("/{number}", response={200: RunDetail, **ERRORS}, url_name="run", summary="One run")
 def get_run(request: HttpRequest, number: int):
     """A run you may see, with its steps, their fields and values, and who worked them; 404 otherwise."""
-    user = require(request, USE_API)
+    return run_detail(require(request, USE_API), number)
+
+
+def run_detail(user: User, number: int) -> dict:
+    """The run with this number as `GET /runs/{number}` answers it, if `user` may see it; else a 404.
+
+    The endpoints that change a run answer with it this way too.
+    """
     run = (
         visible_runs(user)
         .select_related(

@@ -202,17 +202,42 @@ class RunDetail(RunOut):
     steps: list[StepOut]
 
 
+class NotReachedOut(Schema):
+    number: int = Field(description="The run's number.")
+    reason: str = Field(description="Why its step did not take the action, as the run page says it.")
+
+
 class StepOutcomeOut(StepOut):
     """A step after an action or a recorded value."""
 
     message: str = Field(description="What happened, in words: the run page shows the same.")
     run_status: str = Field(description="The run's status now, derived from its steps.")
+    reached: list[int] = Field(
+        description="On a batched run, the numbers of the batch's other runs whose step at this position "
+        "took the action too; empty off a batch, with `this_run_only`, or when the batch holds a run "
+        "you may not see."
+    )
+    not_reached: list[NotReachedOut] = Field(
+        description="The batch's other open runs you may see whose step did not take it, each with why "
+        "(already complete, on hold, a value out of its range…)."
+    )
+
+
+# On a batched run an action reaches the sibling steps of the batch (issue 19) unless told not to.
+ThisRunOnly = Annotated[
+    StrictBool,
+    Field(
+        description="true: act on this run only, not on the sibling steps of its batch's other runs "
+        "(a step moved so is marked as worked alone on the batch page)."
+    ),
+]
 
 
 class StepActionIn(Body):
     reason: text_up_to(REASON_LENGTH) | None = Field(
         None, description="Why: required to fail, hold, resume, skip or reopen; start and complete take none."
     )
+    this_run_only: ThisRunOnly = False
 
 
 def _plain_value(value):
@@ -232,6 +257,14 @@ class FieldValueIn(Body):
         description="A number (or its decimal text), text, true/false, an option, a list of options, an "
         "ISO 8601 date-time; a sign-off is true (signed by you) or false (withdrawn, by its signer "
         "only); null clears the value. Files are uploaded on the run's page."
+    )
+    this_run_only: ThisRunOnly = False
+
+
+class ProcedureIn(Body):
+    procedure: BodyId = Field(
+        description="The id of a runnable procedure version linked to the run's part, as "
+        "`GET /api/v1/parts/{id}/procedures` lists them."
     )
 
 

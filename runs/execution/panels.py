@@ -4,7 +4,7 @@ import dataclasses
 
 from django.db.models import Prefetch
 
-from runs.access import ADMIN_PERMISSION, PLANNER_PERMISSION
+from runs.access import ADMIN_PERMISSION, PLANNER_PERMISSION, visible_runs
 from runs.execution.forms import ReasonForm, StepValuesForm
 from runs.models import Run, RunStatus, RunStep, RunStepField
 from runs.models.steps import StepAction, StepStatus
@@ -21,6 +21,8 @@ class StepPanel:
     reason_forms: dict[str, ReasonForm] = dataclasses.field(default_factory=dict)
     # What was just done to this step (run_actions.Notice), shown where it happened.
     notice: object | None = None
+    # How many other open runs of its batch an action on this step reaches.
+    batch_others: int = 0
 
     @property
     def has_errors(self) -> bool:
@@ -59,6 +61,12 @@ def step_panels(
     """
     steps = run_steps(run)
     refusal = "" if run.is_closed else run.worker_refusal(user)
+    batch_others = 0
+    if run.batch_id and not run.is_closed and not refusal:
+        # As the services reach them: the open runs of the batch the user may see (run.batch is
+        # already blanked when the batch holds a run hidden from the user).
+        others = visible_runs(user).filter(batch_id=run.batch_id, status__in=RunStatus.open())
+        batch_others = others.exclude(pk=run.pk).count()
     may_work = not run.is_closed and not refusal
     planner = user.has_perm(PLANNER_PERMISSION)
     current = next((step for step in steps if not step.is_done), None)
@@ -74,6 +82,8 @@ def step_panels(
             elif isinstance(bound, ReasonForm):
                 panel.reason_forms[bound.prefix.split("-")[0]] = bound
         panels.append(panel)
+    for panel in panels:
+        panel.batch_others = batch_others
     return panels, refusal
 
 

@@ -18,7 +18,6 @@ from django.views.decorators.http import require_GET, require_POST
 from procedures.models import FieldType
 from runs.access import ADMIN_PERMISSION, get_run_for_user
 from runs.execution.forms import ReasonForm, StepValuesForm
-from runs.execution.panels import run_steps
 from runs.models import RunStepField
 from runs.models.steps import StepAction
 from runs.paging import wants_partial
@@ -49,8 +48,8 @@ def step_action(request, number: int, position: int, action: str):
     user = request.user
     status, notice = 200, None
     if action in (SAVE, StepAction.COMPLETE):
-        fields = next(s.fields.all() for s in run_steps(run) if s.pk == step.pk)
-        form = StepValuesForm(request.POST, request.FILES, step=step, fields=list(fields), user=user)
+        fields = list(step.fields.order_by("position").select_related("recorded_by"))
+        form = StepValuesForm(request.POST, request.FILES, step=step, fields=fields, user=user)
     else:
         form = (
             ReasonForm(request.POST, prefix=f"{action}-{step.position}")
@@ -59,7 +58,8 @@ def step_action(request, number: int, position: int, action: str):
         )
     if form is None or form.is_valid():
         try:
-            outcome = _act(user, step, action, form)
+            # On a batched run, "this run only" keeps the action off the batch's other runs.
+            outcome = _act(user, step, action, form, request.POST.get("this_run_only") == "on")
         except InvalidValues as refused:
             form.add_errors(refused.errors)
             notice = Notice(str(refused), "warning")
@@ -82,16 +82,17 @@ def step_action(request, number: int, position: int, action: str):
     return _step_page(request, number, step.position, form, notice, status)
 
 
-def _act(user, step, action: str, form):
+def _act(user, step, action: str, form, this_run_only: bool):
+    scope = {"actor": user, "step": step, "this_run_only": this_run_only}
     if action == SAVE:
         values, files = form.values()
-        return record_values(actor=user, step=step, values=values, files=files)
+        return record_values(**scope, values=values, files=files)
     if action == StepAction.COMPLETE:
         values, files = form.values()
-        return ACTIONS[action](actor=user, step=step, values=values, files=files)
+        return ACTIONS[action](**scope, values=values, files=files)
     if form is not None:
-        return ACTIONS[action](actor=user, step=step, reason=form.cleaned_data["reason"])
-    return ACTIONS[action](actor=user, step=step)
+        return ACTIONS[action](**scope, reason=form.cleaned_data["reason"])
+    return ACTIONS[action](**scope)
 
 
 def _step_page(request, number: int, position: int, form, notice, status: int):

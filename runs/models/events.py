@@ -33,6 +33,8 @@ class RunEventKind(models.TextChoices):
     VALUE_RECORDED = "value_recorded", "Value recorded"
     SIGNED_OFF = "signed_off", "Signed off"
     REOPENED = "reopened", "Run reopened"
+    # A procedure given to a run created without one (SPEC §12): `after` names the version.
+    PROCEDURE_ADDED = "procedure_added", "Procedure added"
 
     @classmethod
     def batching(cls) -> list[str]:
@@ -66,7 +68,13 @@ class RunEvent(models.Model):
     step = models.ForeignKey(
         "RunStep", null=True, blank=True, on_delete=models.CASCADE, related_name="events", db_index=False
     )
-    field_label = models.CharField(max_length=200, blank=True, db_default="")
+    # Both defaults: the database's for rows inserted by SQL (record_created), Python's so that
+    # events built in bulk all take PostgreSQL's fast multi-row insert.
+    field_label = models.CharField(max_length=200, blank=True, default="", db_default="")
+    # The run the action was taken on, when it reached this one through their batch (issue 19).
+    acted_on = models.ForeignKey(
+        Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
 
     class Meta:
         ordering = ["-at", "-id"]
@@ -78,6 +86,12 @@ class RunEvent(models.Model):
                 fields=["batch", "-at", "-id"],
                 condition=Q(kind__in=["batched", "unbatched"]),
                 name="run_event_batching_idx",
+            ),
+            # Deleting a run's steps (or a run acted on for its batch) finds their events by
+            # these, instead of scanning every event; most events name neither.
+            models.Index(fields=["step"], condition=Q(step__isnull=False), name="run_event_step_idx"),
+            models.Index(
+                fields=["acted_on"], condition=Q(acted_on__isnull=False), name="run_event_acted_on_idx"
             ),
         ]
 
@@ -103,4 +117,6 @@ class RunEvent(models.Model):
                 return RunStatus(value).label if value in RunStatus.values else value
             case RunEventKind.BATCHED | RunEventKind.UNBATCHED:
                 return value or "no batch"
+            case RunEventKind.PROCEDURE_ADDED:
+                return value or "no procedure"
         return value

@@ -1,6 +1,7 @@
 """Runs: what a run is, its states, and the queries that find runs."""
 
 import datetime
+from collections.abc import Collection
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -184,11 +185,12 @@ class Run(models.Model):
             return f"{user} is not export-cleared and could not see this export-controlled run."
         return ""
 
-    def worker_refusal(self, user) -> str:
+    def worker_refusal(self, user, *, team_ids: Collection[int] | None = None) -> str:
         """Why `user` may not work on this run's steps (SPEC §12), or "".
 
         Planners and admins may; so may the assignee and the assigned team's members; and on
-        a pool run, anyone who may pick runs up (starting a step picks the run up).
+        a pool run, anyone who may pick runs up (starting a step picks the run up). `team_ids`,
+        the user's teams when already known, spares a query per run across a batch.
         """
         # The access helpers keep others from ever reaching the run; said again for the services.
         if user.organisation_id != self.organisation_id or (
@@ -205,7 +207,9 @@ class Run(models.Model):
                 "only they or a planner can work on it."
             )
         if self.assigned_team_id:
-            if self.assigned_team.members.filter(pk=user.pk).exists():
+            if team_ids is None:
+                team_ids = set(user.teams.values_list("pk", flat=True))
+            if self.assigned_team_id in team_ids:
                 return ""
             return (
                 f"Run {self.number} is assigned to team {self.assigned_team}; "

@@ -113,7 +113,9 @@ class RunStep(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     # Why it was last failed, held, resumed, skipped or reopened, as the step panel shows it.
-    status_reason = models.TextField(blank=True, db_default="")
+    status_reason = models.TextField(blank=True, default="", db_default="")
+    # Worked on its own, apart from its batch ("this run only"): the batch page shows it.
+    worked_alone = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["run_id", "position"]

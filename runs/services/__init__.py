@@ -5,6 +5,7 @@
 - `run_changes`: reassigning, rescheduling, renaming, canceling and picking up a run;
 - `batches`: making and renaming batches, adding runs to them later, taking runs out;
 - `execution`: working a run's steps, recording values, completion into inventory (SPEC §12);
+- `procedures`: adding a procedure to a run created without one, and to its batch (SPEC §12);
 - `events`: the history those write (a RunEvent per change, in the same transaction).
 
 The names other modules use are re-exported here: `from runs.services import create_runs`.
@@ -45,6 +46,7 @@ from runs.services.execution import (
     skip_step,
     start_step,
 )
+from runs.services.procedures import ProcedureLocked, add_procedure
 from runs.services.run_changes import (
     UNSEEN,
     RunChangeError,
@@ -65,12 +67,14 @@ __all__ = [
     "InvalidValues",
     "NotYours",
     "Problem",
+    "ProcedureLocked",
     "RunChangeError",
     "RunCreationError",
     "RunRequest",
     "StaleChange",
     "StepConflict",
     "StepOutcome",
+    "add_procedure",
     "add_runs_to_batch",
     "auto_run_name",
     "cancel_run",

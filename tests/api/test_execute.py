@@ -374,11 +374,11 @@ def test_put_and_complete_take_a_fixed_number_of_queries(
 ):
     run = make_run(steps=steps, assigned_user_id=operator.pk)
     ok(station.post(step_url(run, action="start"), {}))
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(18):
         ok(station.put(field_url(run), {"value": 12}))
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(18):
         ok(station.put(field_url(run, field=INSPECTOR), {"value": True}))
-    with django_assert_max_num_queries(15):
+    with django_assert_max_num_queries(17):
         ok(station.post(step_url(run, action="complete"), {}))
 
 

@@ -101,7 +101,8 @@ def test_an_operator_works_a_pool_run_to_complete_with_the_keyboard(
     expect(refusal).to_be_visible()
     expect(torque).to_be_focused()
     # Read out with the field it belongs to, after its rule.
-    expect(torque).to_have_accessible_description("A number from 1 to 20 Torque (Nm) must be between 1 and 20.")
+    described = "A number from 1 to 20 Torque (Nm) must be between 1 and 20."
+    expect(torque).to_have_accessible_description(described)
     expect(torque).to_have_value("25")
     shoot(f"{size}-3-refused")
     check_fits()

@@ -167,7 +167,7 @@ def test_two_operators_completing_the_same_step_at_once_one_wins(shop):
 def test_the_second_completer_waits_and_is_told_the_step_is_complete(shop, monkeypatch):
     run, _, first, second = shop
     start_step(actor=first, step=step(run))
-    hold = Hold(monkeypatch, execution, "_follow_steps")
+    hold = Hold(monkeypatch, execution, "_follow")
 
     done, refused = one_after_another(
         hold,
@@ -287,7 +287,7 @@ def test_a_step_started_while_the_run_is_reassigned_is_all_or_nothing(start_and_
 
 def test_a_start_before_the_reassignment_stands(start_and_reassign, monkeypatch):
     run, operator, other, start, reassign = start_and_reassign
-    hold = Hold(monkeypatch, execution, "_pick_up_if_pooled")
+    hold = Hold(monkeypatch, execution, "_pick_up_pooled")
 
     starting, reassigning = one_after_another(hold, start, reassign)
 

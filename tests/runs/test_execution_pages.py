@@ -226,3 +226,18 @@ def test_an_admin_reopens_a_complete_run(client, org, operator, run):
     run.refresh_from_db()
     assert run.status == RunStatus.IN_PROGRESS
     assert run.part_inventory.status == InventoryStatus.IN_BUILD
+
+
+def test_a_long_history_shows_the_newest_fifty_and_offers_the_rest(operator_client, operator, run):
+    RunEvent.objects.bulk_create(
+        RunEvent(run=run, kind=RunEventKind.RENAMED, actor=operator, before=f"N{i}", after=f"N{i + 1}")
+        for i in range(60)
+    )
+    url = reverse("runs:detail", args=[run.number])
+    page = operator_client.get(url).content.decode()
+    assert page.count('<li class="history-') == 50
+    assert "and 11 earlier changes." in page
+    assert f'href="{url}?history=all#run-history"' in page
+    everything = operator_client.get(url, {"history": "all"}).content.decode()
+    assert everything.count('<li class="history-') == 61
+    assert "earlier change" not in everything

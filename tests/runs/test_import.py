@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from inventory.models import InventoryStatus, TrackingType
 from runs.models import AttributeType, Run, RunDraft
+from runs.services import add_procedure
 from runs.spreadsheets import reading
 from tests import factories
 from tests.runs.spreadsheet_files import csv_file, read_csv, read_xlsx, xlsx_file
@@ -220,6 +221,20 @@ def test_an_unreleased_procedure(planner_client, world, org):
     )
     upload(planner_client, csv_file([BRACKET | {"procedure.title": "Draft test", "procedure.version": "1"}]))
     assert "Procedure has unreleased steps" in problems(RunDraft.objects.get())[0]
+
+
+def test_a_blank_procedure_is_added_later(planner_client, planner, world):
+    """SPEC §12: "leave it blank to add one later" holds for imported rows too."""
+    blank = {"procedure": "", "procedure.title": "", "procedure.version": ""}
+    response = upload(planner_client, csv_file([BRACKET | blank | {"serial_number": "SN-LATER"}]))
+    draft = RunDraft.objects.get()
+    assert problems(draft) == [] and draft.data["procedure"] is None
+
+    assert review_driver(planner_client, response.url).create().status_code == 302
+    run = Run.objects.get(part_inventory__serial_number="SN-LATER")
+    assert run.procedure_version is None and not run.steps.exists()
+    add_procedure(actor=planner, run=run, version=world["version"])
+    assert run.steps.count() == 2
 
 
 def test_a_missing_required_attribute(planner_client, world, org):
