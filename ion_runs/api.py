@@ -16,8 +16,10 @@ from typing import Annotated
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.core.signals import got_request_exception
 from django.http import Http404, HttpRequest, HttpResponse, RawPostDataException
 from django.template import RequestContext, Template
+from django.utils.log import log_response
 from django.views.decorators.csrf import csrf_exempt
 from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -277,6 +279,23 @@ def _too_big(request, exc):
 @api.exception_handler(Http404)
 def _not_found(request, exc):
     return error_response(request, ApiError(404, "Not found."))
+
+
+@api.exception_handler(Exception)
+def _server_error(request, exc: Exception):
+    """A bug or an outage: JSON in the API's error shape, never Django's HTML error page.
+
+    Everything else Django does with an unhandled error still happens: the signal (error
+    trackers listen to it; the test client re-raises from it) and the traceback in the
+    `django.request` log, which goes to stderr and to ADMINS.
+    """
+    got_request_exception.send(sender=None, request=request)
+    response = error_response(
+        request,
+        ApiError(500, "The server failed to answer this request; the error was logged. Try again later."),
+    )
+    log_response("Internal Server Error: %s", request.path, response=response, request=request, exception=exc)
+    return response
 
 
 @csrf_exempt  # The API's own addresses take no CSRF token either; a wrong POST must get this 404.

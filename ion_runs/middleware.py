@@ -1,5 +1,6 @@
 """Request hygiene that every view, form and filter relies on."""
 
+from django.conf import settings
 from django.http import QueryDict
 
 NUL = "\x00"
@@ -35,3 +36,21 @@ class StripNulCharactersMiddleware:
         if request.method == "POST" and request.content_type in FORM_TYPES and has_nul(request.POST):
             request.POST = without_nul(request.POST)
         return self.get_response(request)
+
+
+class PermissionsPolicyMiddleware:
+    """Send the Permissions-Policy header on every response, static files and errors included.
+
+    The app uses none of `settings.PERMISSIONS_POLICY_DENIED`, so no page (nor anything
+    injected into one, nor a frame inside one) may ask the browser for them.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.policy = ", ".join(f"{feature}=()" for feature in settings.PERMISSIONS_POLICY_DENIED)
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if self.policy:
+            response.headers.setdefault("Permissions-Policy", self.policy)
+        return response

@@ -6,6 +6,8 @@ from ion_runs.api import api, unknown_path
 
 urlpatterns = [
     path("", account_views.home, name="home"),
+    # Browsers ask for it by this address; pages link the static icon itself, so no name.
+    path("favicon.ico", account_views.favicon),
     path("accounts/", include("ion_runs.accounts.urls")),
     path("runs/", include("runs.urls")),
     path("procedures/", include("procedures.urls")),

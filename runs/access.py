@@ -65,3 +65,14 @@ def hide_hidden_batches(user, runs) -> None:
     for run in runs:
         if run.batch_id not in visible:
             run.batch = None
+
+
+def sees_all(user, *, run_ids: set[int], batch_id: int | None) -> bool:
+    """Whether `user` may see every one of these runs and the batch, as of now.
+
+    For answers kept from earlier (an Idempotency-Key replay): clearance lost since, or a
+    batch that has taken in a controlled run since, must not hand back what it hides.
+    """
+    if visible_runs(user).filter(pk__in=run_ids).count() != len(run_ids):
+        return False
+    return batch_id is None or RunBatch.objects.visible_to(user).filter(pk=batch_id).exists()

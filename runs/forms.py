@@ -293,7 +293,8 @@ def attribute_value(definition: RunAttributeDefinition, value):
     """A JSON-friendly attribute value: numbers and dates as text, people by username."""
     match definition.type:
         case AttributeType.NUMBER:
-            return str(value.normalize())
+            # Fixed-point: 100 normalises to 1E+2, which is no way to show a count.
+            return f"{value.normalize():f}"
         case AttributeType.DATE:
             return value.isoformat()
         case AttributeType.USER:

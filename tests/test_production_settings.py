@@ -183,6 +183,17 @@ def test_pages_carry_a_content_security_policy_without_unsafe_inline(planner_cli
     assert "unsafe" not in policy
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/accounts/login/", "/runs/", "/api/v1/runs", "/no-such-page/"])
+def test_every_response_carries_a_permissions_policy(planner_client, url):
+    policy = planner_client.get(url).headers["Permissions-Policy"]
+    features = dict(item.split("=", 1) for item in policy.split(", "))
+    for feature in ["camera", "microphone", "geolocation", "payment", "usb", "browsing-topics"]:
+        assert features[feature] == "()", feature
+    # Retired, and warned about by browsers.
+    assert "interest-cohort" not in features
+
+
 def test_htmx_is_told_not_to_insert_its_indicator_styles(client):
     page = client.get(reverse("accounts:login")).content.decode()
     config = re.search(r"<meta name=\"htmx-config\" content='([^']*)'>", page)[1]

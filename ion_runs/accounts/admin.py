@@ -271,7 +271,10 @@ class ApiTokenAdmin(OrganisationScopedAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         readonly = list(super().get_readonly_fields(request, obj))
-        return [*readonly, "user"] if obj else readonly
+        if obj is None:
+            return readonly
+        # Revoked stays revoked: whoever held the secret must not get it back; issue a new token.
+        return [*readonly, "user", "revoked_at"] if obj.revoked_at else [*readonly, "user"]
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)

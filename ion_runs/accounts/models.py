@@ -5,7 +5,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
-from django.db import DEFAULT_DB_ALIAS, connections, models
+from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from django.utils import timezone
 
 from ion_runs.accounts.patterns import validate_pattern
@@ -138,6 +138,7 @@ class ApiToken(models.Model):
     """
 
     SECRET_START = "ion_"
+    STAYS_REVOKED = "A revoked token stays revoked; issue a new token instead."
     # last_used_at is written at most this often, not on every request.
     TOUCH_EVERY = timedelta(minutes=1)
 
@@ -157,6 +158,20 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.SECRET_START}{self.prefix}_…)"
+
+    def save(self, *args, **kwargs) -> None:
+        fields = kwargs.get("update_fields")
+        if fields is not None and "revoked_at" not in fields:
+            return super().save(*args, **kwargs)
+        with transaction.atomic():
+            # Locked, so a revoke committed between the check and the write cannot be undone.
+            if self._unrevokes(lock=True):
+                raise ValidationError({"revoked_at": self.STAYS_REVOKED})
+            super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        if self._unrevokes():
+            raise ValidationError({"revoked_at": self.STAYS_REVOKED})
 
     @classmethod
     def issue(cls, *, user: User, name: str) -> tuple["ApiToken", str]:
@@ -187,6 +202,13 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+    def _unrevokes(self, *, lock: bool = False) -> bool:
+        """Whether saving would clear the stored revocation: a secret once out stays refused."""
+        if self._state.adding or self.revoked_at is not None:
+            return False
+        stored = ApiToken.objects.filter(pk=self.pk, revoked_at__isnull=False)
+        return (stored.select_for_update() if lock else stored).exists()
 
     def revoke(self) -> None:
         """Refuse the token from now on; revoking twice keeps the first moment."""

@@ -17,7 +17,8 @@ from ninja import Status
 
 from inventory.models import Part, PartInventory, TrackingType
 from ion_runs.accounts.models import IdempotencyKey, Team, User
-from ion_runs.api import ERRORS, NOTHING_CREATED, ApiError, ErrorOut, invalid, require
+from ion_runs.api import ERRORS, ISO_DATE, NOTHING_CREATED, ApiError, ErrorOut, invalid, require
+from runs.access import sees_all
 from runs.api import router
 from runs.api.schemas import PartRef, RunIn, RunLinks, RunsCreated, RunsIn, run_out
 from runs.forms import attribute_field, attribute_value
@@ -75,31 +76,88 @@ class _References:
             if keys
             else {}
         )
+        # Only text names a user; any other value is refused by `_attribute`.
         people = {
             value
             for r in runs
             for key, value in r.attributes.items()
-            if key in self.attributes and self.attributes[key].type == AttributeType.USER and value
+            if key in self.attributes
+            and self.attributes[key].type == AttributeType.USER
+            and isinstance(value, str)
+            and value
         }
         self.people = (
             set(
-                User.objects.filter(
-                    organisation_id=org, is_active=True, username__in=[str(p) for p in people]
-                ).values_list("username", flat=True)
+                User.objects.filter(organisation_id=org, is_active=True, username__in=people).values_list(
+                    "username", flat=True
+                )
             )
             if people
             else set()
         )
 
 
+# What each attribute type takes, in JSON: what the API answers for it, and nothing else.
+ATTRIBUTE_JSON = {
+    AttributeType.TEXT: "text",
+    AttributeType.NUMBER: "a number or its decimal text",
+    AttributeType.BOOLEAN: "true or false",
+    AttributeType.DATE: "a date as text (YYYY-MM-DD)",
+    AttributeType.SELECT: "one of its options (text)",
+    AttributeType.MULTISELECT: "a list of its options",
+    AttributeType.USER: "a username (text)",
+}
+
+
+def _json_type(value) -> str:
+    match value:
+        case bool():
+            return "true/false"
+        case int() | float():
+            return "a number"
+        case str():
+            return "text"
+        case list():
+            return "a list"
+        case dict():
+            return "an object"
+        case _:
+            return "null"
+
+
+def _json_type_fits(kind: str, value) -> bool:
+    match kind:
+        case AttributeType.NUMBER:
+            return isinstance(value, str | int | float) and not isinstance(value, bool)
+        case AttributeType.BOOLEAN:
+            return isinstance(value, bool)
+        case AttributeType.MULTISELECT:
+            return isinstance(value, list) and all(isinstance(item, str) for item in value)
+        case _:
+            return isinstance(value, str)
+
+
 def _attribute(definition: RunAttributeDefinition, value, people: set[str]):
-    """The value the wizard's details form would store, or ValueError with its message."""
-    if value in (None, "", []):
+    """The value the wizard's details form would store, or ValueError with its message.
+
+    Values are never coerced: a boolean takes only true or false, a text only text. Null, or
+    an empty value of the attribute's own type ("" or []), is no value.
+    """
+    if value is None:
+        return None
+    if not _json_type_fits(definition.type, value):
+        given = _json_type(value)
+        if isinstance(value, list) and definition.type == AttributeType.MULTISELECT:
+            given = "a list holding " + next(_json_type(item) for item in value if not isinstance(item, str))
+        raise ValueError(f"{definition.label} is {ATTRIBUTE_JSON[definition.type]}, not {given}.")
+    if value in ("", []):
         return value
     if definition.type == AttributeType.USER:
-        if str(value) not in people:
+        if value not in people:
             raise ValueError(f"{definition.label}: not an active user of your organisation.")
-        return str(value)
+        return value
+    if definition.type == AttributeType.DATE and not ISO_DATE.fullmatch(value):
+        raise ValueError(f"{definition.label}: give a date as YYYY-MM-DD.")
     try:
         return attribute_value(definition, attribute_field(definition, User.objects.none()).clean(value))
     except forms.ValidationError as error:
@@ -177,12 +235,12 @@ def _requests(user: User, payload: RunsIn) -> list[RunRequest]:
         for key, value in run.attributes.items():
             definition = refs.attributes.get(key)
             if definition is None:
-                say("attributes", f"There is no run attribute “{key}”.")
+                say(f"attributes.{key}", f"There is no run attribute “{key}”.")
                 continue
             try:
                 attributes[key] = _attribute(definition, value, refs.people)
             except ValueError as error:
-                say("attributes", str(error))
+                say(f"attributes.{key}", str(error))
         if part_id is None:
             continue
         for field, message in _identity_problems(run, refs.tracking[part_id]):
@@ -246,6 +304,17 @@ def _body_hash(payload: RunsIn) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _check_replay(user: User, answer: dict) -> None:
+    """404 unless `user` may still see all that the stored `answer` names (runs, batch).
+
+    The answer was right for the user as they were; clearance may have been lost since.
+    """
+    run_ids = {run["id"] for run in answer["runs"]}
+    batch_id = answer["batch"] and answer["batch"]["id"]
+    if not sees_all(user, run_ids=run_ids, batch_id=batch_id):
+        raise ApiError(404, "What this Idempotency-Key created is no longer visible to you.")
+
+
 def _create_once(user: User, key: str, payload: RunsIn, response: HttpResponse) -> Status:
     """Create under an Idempotency-Key: the first answer is stored and replayed.
 
@@ -268,6 +337,7 @@ def _create_once(user: User, key: str, payload: RunsIn, response: HttpResponse) 
                 raise ApiError(
                     409, "This Idempotency-Key was already used with a different request body."
                 ) from None
+            _check_replay(user, first.response)
             # So a client can tell a retry's answer from a fresh one (it made nothing new).
             response[REPLAYED] = "true"
             return Status(first.status_code, first.response)

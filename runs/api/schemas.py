@@ -91,7 +91,11 @@ class RunIn(Body):
     export_controlled: StrictBool = False
     assignee: AssigneeIn | None = None
     attributes: Annotated[dict[str, Any], AfterValidator(_storable)] = Field(
-        default_factory=dict, description="{key: value}, typed per definition."
+        default_factory=dict,
+        description="{key: value}, of the JSON type the attribute's type takes, never coerced: text "
+        "for text, a select's option and a user's username; true/false; a date as YYYY-MM-DD; a "
+        "list of options; a number, or its decimal text. null is no value. Whatever the API "
+        "answers it accepts back: numbers are answered as decimal text, which keeps them exact.",
     )
 
 
@@ -138,7 +142,10 @@ class RunOut(Schema):
     export_controlled: bool
     assignee: AssigneeOut | None
     batch: str | None
-    attributes: dict[str, Any]
+    attributes: dict[str, Any] = Field(
+        description="{key: value}: a number as its exact decimal text, a date as YYYY-MM-DD, a user "
+        "by username; each is accepted back as it is answered."
+    )
     created_at: datetime
     links: LinksOut
 

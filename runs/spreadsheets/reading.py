@@ -10,7 +10,9 @@ import csv
 import datetime
 import io
 import zipfile
+import zlib
 from dataclasses import dataclass, field
+from xml.etree.ElementTree import ParseError
 
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
@@ -24,6 +26,23 @@ MAX_BYTES = 10 * 1024 * 1024
 MAX_COLUMNS = 200
 
 Cell = str | datetime.date
+
+# What openpyxl raises on a damaged workbook, at opening or while the rows stream: a broken
+# zip, a part compressed in a way zipfile cannot read (NotImplementedError) or damaged
+# (zlib.error), an XML part that is not well-formed (ParseError) or holds values of the wrong
+# kind (ValueError, TypeError), a part that is missing (KeyError), no sheet at all (IndexError).
+BROKEN_XLSX = (
+    zipfile.BadZipFile,
+    NotImplementedError,
+    zlib.error,
+    InvalidFileException,
+    ParseError,
+    KeyError,
+    IndexError,
+    ValueError,
+    TypeError,
+    OSError,
+)
 
 
 class UnreadableFile(Exception):
@@ -132,12 +151,13 @@ def _csv_records(name: str, content: bytes):
 
 
 def _xlsx_records(name: str, content: bytes):
+    unreadable = UnreadableFile(
+        f"{name} is not a readable .xlsx workbook. Open it and save it as .xlsx again."
+    )
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError):
-        raise UnreadableFile(
-            f"{name} is not a readable .xlsx workbook. Open it and save it as .xlsx again."
-        ) from None
+    except BROKEN_XLSX:
+        raise unreadable from None
     try:
         sheet = workbook.worksheets[0]
         rows = sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS)
@@ -147,6 +167,8 @@ def _xlsx_records(name: str, content: bytes):
         width = max((i + 1 for i, cell in enumerate(header) if cell not in (None, "")), default=0)
         yield header[:width]
         yield from sheet.iter_rows(min_row=2, max_col=max(width, 1), values_only=True)
+    except BROKEN_XLSX:
+        raise unreadable from None
     finally:
         workbook.close()
 

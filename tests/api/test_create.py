@@ -237,7 +237,7 @@ def test_unresolvable_references_are_422_at_row_and_field(api, org, other_org, p
         (4, "inventory"),
         (5, "assignee"),
         (6, "assignee"),
-        (7, "attributes"),
+        (7, "attributes.nope"),
     ]
     assert Run.objects.count() == 0
 
@@ -260,7 +260,7 @@ def test_typed_attribute_values_are_checked(api, org, part):
     factories.RunAttributeDefinitionFactory(organisation=org, key="n", label="Count", type="number")
     response = api.post(URL, {"runs": [{"part": part.pk, "attributes": {"n": "many"}}]})
     assert response.status_code == 422
-    assert response.json()["errors"][0]["field"] == "attributes"
+    assert response.json()["errors"][0]["field"] == "attributes.n"
     response = api.post(URL, {"runs": [{"part": part.pk, "attributes": {"n": "4.50"}}]})
     assert response.status_code == 201
     assert response.json()["runs"][0]["attributes"] == {"n": "4.5"}

@@ -1,9 +1,12 @@
 """What an integrator found at the API's edges: each answers a JSON 4xx at the field, or is kept as meant."""
 
+import logging
+
 import pytest
 from django.test import Client
 
 from inventory.models import TrackingType
+from ion_runs.accounts.models import ApiToken
 from runs.models import Run, RunBatch
 from tests import factories
 
@@ -163,3 +166,40 @@ def test_text_is_measured_after_trimming_and_notes_keep_their_line_breaks(api, o
     assert response.status_code == 201, response.json()
     (created,) = response.json()["runs"]
     assert (created["identity"], created["attributes"]) == ("S" * 100, {"notes": "Line one\nLine two"})
+
+
+@pytest.mark.parametrize(
+    ("method", "target", "url"),
+    [("post", "runs.api.create.create_runs", URL), ("get", "runs.api.read.run_out", URL)],
+    ids=["create", "list"],
+)
+def test_an_unexpected_error_answers_json_and_logs_its_traceback(
+    planner, part, monkeypatch, caplog, method, target, url
+):
+    def broken(*args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(target, broken)
+    factories.RunFactory(organisation=part.organisation, part=part)
+    secret = ApiToken.issue(user=planner, name="tests")[1]
+    # Not re-raised into the test, as a real client would meet it.
+    client = Client(raise_request_exception=False, headers={"Authorization": f"Bearer {secret}"})
+    runs_before = Run.objects.count()
+
+    with caplog.at_level(logging.ERROR, logger="django.request"):
+        if method == "post":
+            response = client.post(url, {"runs": [{"part": part.pk}]}, content_type="application/json")
+        else:
+            response = client.get(url)
+
+    assert response.status_code == 500
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json() == {
+        "detail": "The server failed to answer this request; the error was logged. Try again later.",
+        "errors": [],
+        "batch_errors": [],
+    }
+    (record,) = [r for r in caplog.records if r.name == "django.request"]
+    assert record.getMessage() == f"Internal Server Error: {url}"
+    assert record.exc_info[0] is RuntimeError
+    assert Run.objects.count() == runs_before

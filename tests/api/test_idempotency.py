@@ -89,3 +89,43 @@ def test_two_concurrent_requests_create_once(org, planner, part):
     assert [a.status_code for a in answers] == [201, 201]
     assert answers[0].json() == answers[1].json()
     assert Run.objects.count() == 3
+
+
+def test_a_replay_rechecks_clearance(api, planner, part):
+    """A planner who lost export clearance does not get a controlled run's name back."""
+    body = {"runs": [{"part": part.pk, "export_controlled": True}]}
+    first = api.post(URL, body, **{"Idempotency-Key": "secret-1"})
+    assert first.status_code == 201
+    name = first.json()["runs"][0]["name"]
+    planner.export_cleared = False
+    planner.save()
+    again = api.post(URL, body, **{"Idempotency-Key": "secret-1"})
+    assert again.status_code == 404
+    assert again["Content-Type"].startswith("application/json")
+    assert "Idempotent-Replayed" not in again.headers
+    assert name not in again.content.decode()
+    assert Run.objects.count() == 1
+
+
+def test_a_replay_hides_a_batch_that_became_controlled(api, planner, part):
+    """The batch's name describes its runs: once it holds a controlled run, the uncleared lose it."""
+    body = {"runs": [{"part": part.pk}], "batch_name": "Quiet batch"}
+    first = api.post(URL, body, **{"Idempotency-Key": "batch-1"})
+    assert first.status_code == 201
+    batch = Run.objects.get().batch
+    factories.RunFactory(
+        organisation=planner.organisation, number=1000, part=part, batch=batch, export_controlled=True
+    )
+    planner.export_cleared = False
+    planner.save()
+    again = api.post(URL, body, **{"Idempotency-Key": "batch-1"})
+    assert again.status_code == 404
+    assert "Quiet batch" not in again.content.decode()
+
+
+def test_a_replay_to_a_still_cleared_user_is_unchanged(api, part):
+    body = {"runs": [{"part": part.pk, "export_controlled": True}], "batch_name": "Cleared"}
+    first = api.post(URL, body, **{"Idempotency-Key": "ok-1"})
+    again = api.post(URL, body, **{"Idempotency-Key": "ok-1"})
+    assert again.status_code == 201
+    assert again.json() == first.json()

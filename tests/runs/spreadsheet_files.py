@@ -2,6 +2,8 @@
 
 import csv
 import io
+import re
+import zipfile
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import Workbook, load_workbook
@@ -31,6 +33,33 @@ def xlsx_file(rows: list[dict], *, name="runs.xlsx"):
     out = io.BytesIO()
     workbook.save(out)
     return SimpleUploadedFile(name, out.getvalue(), content_type=XLSX)
+
+
+def damaged_xlsx(change, *, name="damaged.xlsx"):
+    """An XLSX upload made by openpyxl, then damaged: `change(part_name, data)` answers each
+    zip part's new bytes, or None to leave the part out."""
+    good = xlsx_file([{"part.number": "BRKT-100", "part.revision": "A"}]).read()
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(good)) as source, zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            data = change(info.filename, source.read(info.filename))
+            if data is not None:
+                target.writestr(info, data)
+    return SimpleUploadedFile(name, out.getvalue(), content_type=XLSX)
+
+
+def xlsx_part_not_well_formed(part: str):
+    """An XLSX whose XML `part` is cut off halfway, as an interrupted save leaves it."""
+    return damaged_xlsx(lambda name, data: data[: len(data) // 2] if name == part else data)
+
+
+def xlsx_without_sheets():
+    """An XLSX whose workbook lists no sheet."""
+    return damaged_xlsx(
+        lambda name, data: (
+            re.sub(rb"<sheets>.*</sheets>", b"<sheets/>", data) if name == "xl/workbook.xml" else data
+        )
+    )
 
 
 def read_xlsx(content: bytes) -> list[list]:

@@ -65,7 +65,7 @@ class StepPanelNeverA500(TestCase):
         client.cookies[django_settings.SESSION_COOKIE_NAME] = self.session
         return client
 
-    @settings(FUZZ, max_examples=60)
+    @settings(FUZZ, max_examples=40)
     @given(st.data())
     def test_step_actions(self, data):
         action = data.draw(st.sampled_from(["save", *StepAction.values, "junk"]))

@@ -14,7 +14,15 @@ from runs.models import AttributeType, Run, RunDraft
 from runs.services import add_procedure
 from runs.spreadsheets import reading
 from tests import factories
-from tests.runs.spreadsheet_files import csv_file, read_csv, read_xlsx, xlsx_file
+from tests.runs.spreadsheet_files import (
+    csv_file,
+    damaged_xlsx,
+    read_csv,
+    read_xlsx,
+    xlsx_file,
+    xlsx_part_not_well_formed,
+    xlsx_without_sheets,
+)
 from tests.runs.wizard_steps import STEP_URL, WizardDriver
 
 pytestmark = pytest.mark.django_db
@@ -321,6 +329,37 @@ def test_an_unreadable_file_is_refused_whole(planner_client, world, make_file, m
     body = response.content.decode()
     assert message in body and body.count('class="field-error"') == 1
     assert ("<html" in body) == (not headers)
+    assert not RunDraft.objects.exists()
+
+
+# The parts openpyxl reads (it ignores _rels/.rels).
+XLSX_PARTS = [
+    "[Content_Types].xml",
+    "docProps/core.xml",
+    "xl/workbook.xml",
+    "xl/_rels/workbook.xml.rels",
+    "xl/styles.xml",
+    "xl/worksheets/sheet1.xml",
+]
+
+
+@pytest.mark.parametrize(
+    "make_file",
+    [
+        *(lambda part=part: xlsx_part_not_well_formed(part) for part in XLSX_PARTS),
+        xlsx_without_sheets,
+        lambda: damaged_xlsx(lambda name, data: None if name == "xl/worksheets/sheet1.xml" else data),
+    ],
+    ids=[*(f"cut-off {part}" for part in XLSX_PARTS), "no sheet listed", "sheet part missing"],
+)
+@pytest.mark.parametrize("headers", [{}, HTMX], ids=["plain", "htmx"])
+def test_a_damaged_xlsx_is_refused_whole(planner_client, world, make_file, headers):
+    response = upload(planner_client, make_file(), **headers)
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "damaged.xlsx is not a readable .xlsx workbook" in body
+    assert body.count('class="field-error"') == 1
     assert not RunDraft.objects.exists()
 
 
