@@ -360,9 +360,10 @@ def create(request: HttpRequest, payload: RunsIn, response: HttpResponse):
     the header `Idempotent-Replayed: true`."""
     user = require(request, "runs.add_run")
     key = request.headers.get("Idempotency-Key", "").strip()
-    if len(key) > 200:
+    # Stored as text: a NUL or another control character would fail in the database.
+    if len(key) > 200 or not key.isprintable():
         raise invalid(
-            [{"row": None, "field": "Idempotency-Key", "message": "At most 200 characters."}],
+            [{"row": None, "field": "Idempotency-Key", "message": "At most 200 printable characters."}],
             detail=NOTHING_CREATED,
         )
     if key:

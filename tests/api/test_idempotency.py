@@ -30,6 +30,16 @@ def test_same_key_same_body_replays(api, part):
     )
 
 
+@pytest.mark.parametrize("key", ["abc\x00", "tab\there", "k" * 201])
+def test_a_key_that_cannot_be_stored_is_refused_at_the_header(api, part, key):
+    response = api.post(URL, {"runs": [{"part": part.pk}]}, **{"Idempotency-Key": key})
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {"row": None, "field": "Idempotency-Key", "message": "At most 200 printable characters."}
+    ]
+    assert Run.objects.count() == 0
+
+
 def test_same_key_other_body_is_409(api, part):
     api.post(URL, {"runs": [{"part": part.pk}]}, **{"Idempotency-Key": "k"})
     response = api.post(URL, {"runs": [{"part": part.pk, "quantity": 2}]}, **{"Idempotency-Key": "k"})
