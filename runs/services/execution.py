@@ -274,7 +274,9 @@ def _act(
     return _outcome(acted, siblings, batch, action, events)
 
 
-def _lock_targets(actor: User, step: RunStep, this_run_only: bool) -> tuple[_Target, list[_Target], RunBatch]:
+def _lock_targets(
+    actor: User, step: RunStep, this_run_only: bool
+) -> tuple[_Target, list[_Target], RunBatch | None]:
     """The run acted on and, unless `this_run_only`, the other open runs of its batch the actor may
     see: locked, read as they are now, with their steps at the acted position; or why not."""
     batch_id = Run.objects.filter(pk=step.run_id).values_list("batch_id", flat=True).first()
