@@ -7,6 +7,7 @@ from runs.models.batches import (
     RunBatch,
     RunBatchQuerySet,
     mixed_versions_message,
+    named_in_message,
 )
 from runs.models.drafts import RunDraft
 from runs.models.events import RunEvent, RunEventKind
@@ -32,5 +33,6 @@ __all__ = [
     "StepStatus",
     "display_value",
     "mixed_versions_message",
+    "named_in_message",
     "shown_due_date",
 ]

@@ -31,6 +31,14 @@ class RunBatchQuerySet(models.QuerySet):
 NAMED_IN_MESSAGE = 20
 
 
+def named_in_message(items: list) -> str:
+    """At most NAMED_IN_MESSAGE of `items`, then how many more: `4, 5, 6 and 3 more`."""
+    shown = ", ".join(map(str, items[:NAMED_IN_MESSAGE]))
+    if len(items) > NAMED_IN_MESSAGE:
+        shown += f" and {len(items) - NAMED_IN_MESSAGE:,} more"
+    return shown
+
+
 def mixed_versions_message(groups: dict[ProcedureVersion | None, list], noun: str) -> str:
     """The batch rule's message: which rows (or runs) use which procedure version.
 
@@ -42,9 +50,7 @@ def mixed_versions_message(groups: dict[ProcedureVersion | None, list], noun: st
         return ""
 
     def clause(version: ProcedureVersion | None, items: list) -> str:
-        shown = ", ".join(map(str, items[:NAMED_IN_MESSAGE]))
-        if len(items) > NAMED_IN_MESSAGE:
-            shown += f" and {len(items) - NAMED_IN_MESSAGE:,} more"
+        shown = named_in_message(items)
         many = len(items) > 1
         return f"{noun}{'s' if many else ''} {shown} {'use' if many else 'uses'} {version or 'no procedure'}"
 

@@ -39,6 +39,7 @@ from django.utils import timezone
 from inventory.models import InventoryStatus, PartInventory
 from ion_runs.accounts.models import User
 from procedures.models import FieldType
+from runs.access import my_team_ids
 from runs.models import (
     NAMED_IN_MESSAGE,
     Run,
@@ -49,11 +50,12 @@ from runs.models import (
     RunStatus,
     RunStep,
     RunStepField,
+    named_in_message,
 )
 from runs.models.runs import ADMIN_PERMISSION, OPERATOR_PERMISSION, PLANNER_PERMISSION
 from runs.models.steps import StepAction, StepStatus, derive_run_status
 from runs.services.events import assignee_label
-from runs.services.run_changes import CHANGED_RELATED, REASON_LENGTH, RunChangeError, lock_runs
+from runs.services.run_changes import CHANGED_RELATED, RunChangeError, checked_reason, lock_run, lock_runs
 
 
 class StepConflict(RunChangeError):
@@ -180,12 +182,11 @@ def record_values(
 
 def reopen_run(*, actor: User, run: Run, reason: str) -> Run:
     """An admin's: a complete run open again, its last completed step back in progress."""
-    reason = _checked_reason(reason, "Say why the run is reopened.")
+    reason = checked_reason(reason, "Say why the run is reopened.")
     if not actor.has_perm(ADMIN_PERMISSION):
         raise NotYours("Only an admin can reopen a complete run.")
     with transaction.atomic():
-        lock_runs([run.pk])
-        run = Run.objects.select_related(*CHANGED_RELATED).get(pk=run.pk)
+        run = lock_run(run)
         if run.status != RunStatus.COMPLETE:
             raise StepConflict(
                 f"Run {run.number} is {run.get_status_display().lower()}; only a complete run is reopened.",
@@ -236,9 +237,7 @@ def _act(
 ) -> StepOutcome:
     saving = action == SAVE
     if not saving and action.needs_reason:
-        reason = _checked_reason(
-            reason, f"Say why the step {DONE_WORDS[action].removesuffix(' for rework')}."
-        )
+        reason = checked_reason(reason, f"Say why the step {DONE_WORDS[action].removesuffix(' for rework')}.")
     with transaction.atomic():
         acted, siblings, batch = _lock_targets(actor, step, this_run_only)
         if not saving and action.for_planners and not actor.has_perm(PLANNER_PERMISSION):
@@ -248,7 +247,7 @@ def _act(
             _load_fields(targets)
         # Read once for the whole batch: an actor in no team has an empty set, not None (which
         # would have worker_refusal read it again for every run assigned to a team).
-        team_ids = set(actor.teams.values_list("pk", flat=True)) if siblings else None
+        team_ids = set(my_team_ids(actor)) if siblings else None
         for target in targets:
             try:
                 _check(actor, target, action, values or {}, files or {}, team_ids)
@@ -381,17 +380,6 @@ def _refuse_out_of_turn(target: _Target) -> None:
                 f"Step {position} “{title}” comes first: it is {StepStatus(status).label.lower()}.",
                 status=target.step.status,
             )
-
-
-def _checked_reason(reason: str, required: str) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise RunChangeError(required, field="reason")
-    if len(reason) > REASON_LENGTH:
-        raise RunChangeError(
-            f"The reason is {len(reason):,} characters long; at most {REASON_LENGTH:,} fit.", field="reason"
-        )
-    return reason
 
 
 def _checked_values(actor: User, target: _Target, values: dict, files: dict) -> dict:
@@ -650,9 +638,7 @@ def _batch_words(batch, reached: list[Run], not_reached: list[tuple[Run, str]]) 
 
 
 def _numbers(runs: list[Run]) -> str:
-    shown = ", ".join(f"#{run.number}" for run in runs[:NAMED_IN_MESSAGE])
-    more = len(runs) - NAMED_IN_MESSAGE
-    return shown + (f" and {more:,} more" if more > 0 else "")
+    return named_in_message([f"#{run.number}" for run in runs])
 
 
 def _next_step(target: _Target) -> str:

@@ -10,15 +10,15 @@ gets the version at once, or none does: runs of a batch share one procedure vers
 from django.db import transaction
 
 from ion_runs.accounts.models import User
-from procedures.models import ProcedureStep, ProcedureVersion, VersionStatus
+from procedures.models import ProcedureVersion, VersionStatus
 from runs.models import (
-    NAMED_IN_MESSAGE,
     Run,
     RunBatch,
     RunEvent,
     RunEventKind,
     RunStatus,
     mixed_versions_message,
+    named_in_message,
 )
 from runs.models.runs import PLANNER_PERMISSION
 from runs.services.creation import UNRELEASED_PROCEDURE, _copy_steps_where, _families_locked
@@ -107,10 +107,7 @@ def _lock(actor: User, run: Run) -> tuple[RunBatch | None, list[Run]]:
 
 def _named(numbers: list[int]) -> str:
     """`run 4` or `runs 4, 5 and 3 more`, as the batch rule names runs."""
-    shown = ", ".join(map(str, numbers[:NAMED_IN_MESSAGE]))
-    if len(numbers) > NAMED_IN_MESSAGE:
-        shown += f" and {len(numbers) - NAMED_IN_MESSAGE:,} more"
-    return f"run{'s' if len(numbers) > 1 else ''} {shown}"
+    return f"run{'s' if len(numbers) > 1 else ''} {named_in_message(numbers)}"
 
 
 def _all_or_none(version: ProcedureVersion, batch: RunBatch, runs: list[Run]) -> str:
@@ -161,7 +158,7 @@ def _check_version(
     version = family.get(version.pk)
     if version is None:
         raise RunChangeError("The procedure no longer exists or is not visible to you.", field="procedure")
-    unapproved = ProcedureStep.objects.filter(version=version, approved=False).exists()
+    unapproved = version.unapproved_steps.exists()
     if version.status != VersionStatus.RELEASED or unapproved:
         raise RunChangeError(
             f"{UNRELEASED_PROCEDURE}: “{version}” is {version.get_status_display().lower()}"

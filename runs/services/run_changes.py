@@ -73,6 +73,18 @@ def lock_runs(pks) -> None:
     list(Run.objects.select_for_update().filter(pk__in=pks).order_by("pk").values_list("pk", flat=True))
 
 
+def checked_reason(reason: str, required: str) -> str:
+    """A reason as stored: trimmed, there (else `required` says so), and not too long."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise RunChangeError(required, field="reason")
+    if len(reason) > REASON_LENGTH:
+        raise RunChangeError(
+            f"The reason is {len(reason):,} characters long; at most {REASON_LENGTH:,} fit.", field="reason"
+        )
+    return reason
+
+
 def refuse_if_closed(run: Run) -> None:
     if refusal := run.closed_refusal():
         raise RunChangeError(refusal)
@@ -168,13 +180,7 @@ def cancel_run(*, actor: User, run: Run, reason: str) -> Run:
     never finished is put on hold (nothing more is built on it; someone decides whether it
     is scrapped or finished another way), and one that was only attached is available again.
     """
-    reason = reason.strip()
-    if not reason:
-        raise RunChangeError("Say why the run is canceled.", field="reason")
-    if len(reason) > REASON_LENGTH:
-        raise RunChangeError(
-            f"The reason is {len(reason):,} characters long; at most {REASON_LENGTH:,} fit.", field="reason"
-        )
+    reason = checked_reason(reason, "Say why the run is canceled.")
     with transaction.atomic():
         run = lock_run(run)
         refuse_if_closed(run)
