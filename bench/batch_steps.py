@@ -182,7 +182,11 @@ def _populate() -> Bench:
             cursor.execute(statement, params)
             if VERBOSE:
                 print(f"  {time.perf_counter() - began:5.1f} s  {' '.join(statement.split())[:90]}")
+    from runs.models import RunBatch
+
     began = time.perf_counter()
+    # A batch holding an export-controlled run is controlled (it names its name's scope).
+    RunBatch.objects.sync_export_control()
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
         cursor.execute("SELECT count(*) FROM runs_runevent")
@@ -211,8 +215,8 @@ def reuse() -> Bench:
 # without a procedure (a batch's runs share their version).
 BATCH_SQL = [
     """
-    INSERT INTO runs_runbatch (organisation_id, name, created_by_id, created_at)
-    SELECT %(org)s, 'Background batch ' || g, %(creator)s, %(now)s - g * interval '1 hour'
+    INSERT INTO runs_runbatch (organisation_id, name, created_by_id, created_at, export_controlled)
+    SELECT %(org)s, 'Background batch ' || g, %(creator)s, %(now)s - g * interval '1 hour', false
     FROM generate_series(1, %(batches)s) g
     """,
     # The batches' ids are consecutive: one INSERT made them.

@@ -30,6 +30,8 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from runs.models import RunBatch  # noqa: E402
+
 RUNS = int(os.environ.get("RUNS", "100000"))
 STEPS = int(os.environ.get("STEPS", "30"))
 REPEAT = int(os.environ.get("REPEAT", "7"))
@@ -94,6 +96,9 @@ def populate():
     with connection.cursor() as cursor:
         for statement in SQL:
             cursor.execute(statement, params)
+    # A batch holding an export-controlled run is controlled (it names its name's scope).
+    RunBatch.objects.sync_export_control()
+    with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
     return planner, operator, teams[0]
 
@@ -120,8 +125,8 @@ SQL = [
     WHERE p.organisation_id = %(org)s
     """,
     """
-    INSERT INTO runs_runbatch (organisation_id, name, created_by_id, created_at)
-    SELECT %(org)s, 'Batch ' || g, %(creator)s, %(now)s FROM generate_series(1, %(batches)s) g
+    INSERT INTO runs_runbatch (organisation_id, name, created_by_id, created_at, export_controlled)
+    SELECT %(org)s, 'Batch ' || g, %(creator)s, %(now)s, false FROM generate_series(1, %(batches)s) g
     """,
     """
     INSERT INTO inventory_partinventory (organisation_id, part_id, serial_number, lot_number, quantity,

@@ -4,8 +4,8 @@ Every endpoint starts from `request.auth` (the token's user) and uses the same a
 helpers as the views. Errors, whatever raised them, answer with one body shape, built in
 `error_response()`: `{"detail": …, "errors": [{"row", "field", "message"}], "batch_errors": […]}`.
 
-The app routers import the helpers below from this module, so they are mounted at the
-bottom, once the helpers exist; import the routers through this module (or the URLconf).
+This module imports none of the feature apps (runs, procedures, inventory): their routers
+import their helpers from it, and `ion_runs/urls.py`, where the URLs are assembled, mounts them on `api`.
 """
 
 import json
@@ -309,15 +309,3 @@ def _validation_error(request, exc: ValidationError):
     # Only a POST could have changed anything; it is all or none, so say so there.
     detail = NOTHING_CREATED if request.method == "POST" else "The request is not valid."
     return error_response(request, invalid(_validation_errors(exc.errors), detail=detail))
-
-
-# Mounted last: these modules import the helpers above.
-from inventory.api import router as inventory_router  # noqa: E402
-from procedures.api import router as procedures_router  # noqa: E402
-from runs.api import batches_router  # noqa: E402
-from runs.api import router as runs_router  # noqa: E402
-
-api.add_router("/runs", runs_router)
-api.add_router("/batches", batches_router)
-api.add_router("/", inventory_router)
-api.add_router("/", procedures_router)

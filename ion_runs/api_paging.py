@@ -11,7 +11,8 @@ import base64
 import binascii
 import datetime
 import json
-from typing import NamedTuple
+import re
+from typing import Annotated, NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db.models import F, QuerySet
@@ -29,6 +30,17 @@ DEFAULT_PAGE = 100
 EARLIEST = datetime.datetime(2, 1, 1, tzinfo=datetime.UTC)
 LATEST = datetime.datetime(9998, 1, 1, tzinfo=datetime.UTC)
 
+# A cursor is unpadded URL-safe base64 (`encode_cursor`), so the OpenAPI document can say its
+# shape. The longest a list makes is the parts list's: a 100-character number and a
+# 20-character revision, each character at worst 12 bytes of JSON (an escaped UTF-16 pair),
+# 1,448 bytes in all, 1,931 characters of base64.
+# Its padding, which `encode_cursor` leaves off, may be sent back on.
+CURSOR_PATTERN = re.compile(r"^[A-Za-z0-9_-]*={0,2}$")
+MAX_CURSOR = 2048
+# Declared to clients, not checked by pydantic: `_decode` checks it, so every refused cursor
+# gets the one message.
+Cursor = Annotated[str, Field(json_schema_extra={"pattern": CURSOR_PATTERN.pattern, "maxLength": MAX_CURSOR})]
+
 
 class PageQuery(Schema):
     """The paging parameters of every list: extend it with the list's filters.
@@ -38,7 +50,12 @@ class PageQuery(Schema):
     """
 
     limit: int = Field(DEFAULT_PAGE, ge=1, le=MAX_PAGE, description="Rows per page.")
-    cursor: str | None = Field(None, description="The `next` link's cursor; opaque.")
+    cursor: Cursor | None = Field(
+        None,
+        description="Opaque: the cursor of this list's `next` link, sent back unchanged. Empty or "
+        "omitted is the first page. Any other value, even one of this shape, answers 422 at "
+        "`cursor`: only the server can make a cursor.",
+    )
 
 
 class Page(NamedTuple):
@@ -58,6 +75,9 @@ def encode_cursor(values: list) -> str:
 
 def _decode(queryset: QuerySet, keys: tuple[str, ...], cursor: str) -> list:
     """The cursor's values, each checked and converted by its model field; 422 for anything else."""
+    # b64decode would skip characters outside its alphabet, reading a cursor off its shape.
+    if len(cursor) > MAX_CURSOR or not CURSOR_PATTERN.fullmatch(cursor):
+        raise _not_a_cursor()
     try:
         values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, binascii.Error, UnicodeDecodeError):

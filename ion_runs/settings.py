@@ -35,7 +35,9 @@ INSTALLED_APPS = [
     "formtools",
     "ninja",  # only for its static files: the API docs page is served from them, never a CDN
     "axes",
+    "django_tasks_db",
     "ion_runs.accounts",
+    "ion_runs.jobs",
     "inventory",
     "procedures",
     "runs",
@@ -89,7 +91,29 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20} | DATABASES[
         "default"
     ].get("OPTIONS", {})
+# Behind PgBouncer in transaction mode (SPEC §15), a connection may serve another client between
+# two transactions: server-side cursors (which outlive a transaction when Django declares them
+# WITH HOLD) and prepared statements (which belong to one server connection) would break.
+DATABASE_POOLER = os.environ.get("DATABASE_POOLER", "")
+if DATABASE_POOLER not in ("", "transaction"):
+    raise RuntimeError("DATABASE_POOLER must be empty or 'transaction'")
+if DATABASE_POOLER == "transaction":
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    DATABASES["default"]["OPTIONS"] = {"prepare_threshold": None} | DATABASES["default"].get("OPTIONS", {})
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# The most rows a planner's Review holds: imports, Add another run and Duplicate stop there,
+# saying so. Three imports of 5,000 rows made a 25 MB Review; it pages above REVIEW_PAGE_ROWS.
+REVIEW_MAX_ROWS = int(os.environ.get("REVIEW_MAX_ROWS", 5_000))
+
+# Background jobs (SPEC §13): Django's Tasks API, queued in the app's own database (no broker),
+# run by `manage.py db_worker` on any host. The rows of a job's progress are ours (ion_runs.jobs).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# Above these sizes the work is a job with a progress bar; below them it is answered at once.
+EXPORT_IN_BACKGROUND_ABOVE = int(os.environ.get("EXPORT_IN_BACKGROUND_ABOVE", 5_000))
+IMPORT_IN_BACKGROUND_ABOVE = int(os.environ.get("IMPORT_IN_BACKGROUND_ABOVE", 500))
+API_CREATE_IN_BACKGROUND_ABOVE = int(os.environ.get("API_CREATE_IN_BACKGROUND_ABOVE", 1_000))
+TRAVELERS_IN_BACKGROUND_ABOVE = int(os.environ.get("TRAVELERS_IN_BACKGROUND_ABOVE", 20))
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
@@ -222,6 +246,11 @@ LOGGING = {
     "filters": {"require_debug_false": {"()": "django.utils.log.RequireDebugFalse"}},
     "handlers": {
         "stderr": {"class": "logging.StreamHandler", "level": "ERROR", "filters": ["require_debug_false"]},
+        # A worker's log is read in debug mode too (./scripts/demo runs one): a failed job's traceback.
+        "worker": {"class": "logging.StreamHandler", "level": "WARNING"},
     },
-    "loggers": {"django.request": {"handlers": ["stderr"]}},
+    "loggers": {
+        "django.request": {"handlers": ["stderr"]},
+        "ion_runs.jobs": {"handlers": ["worker"], "level": "WARNING"},
+    },
 }

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from ion_runs.accounts.admin import OrganisationScopedAdmin, ScopedInline
+from procedures.forms import OptionLinesField
 from procedures.models import Procedure, ProcedureStep, ProcedureVersion, StepField, VersionStatus
 
 # The workflow actions run from the list and, as buttons, from a version's own page.
@@ -18,6 +19,7 @@ BOTH_PAGES = [ActionLocation.CHANGE_LIST, ActionLocation.CHANGE_FORM]
 OFFERED = {
     "submit_for_review": {VersionStatus.DRAFT},
     "release": {VersionStatus.DRAFT, VersionStatus.IN_REVIEW},
+    "back_to_draft": {VersionStatus.IN_REVIEW},
     "new_revision": {VersionStatus.RELEASED, VersionStatus.SUPERSEDED, VersionStatus.ARCHIVED},
 }
 
@@ -104,7 +106,7 @@ class ProcedureVersionAdmin(OrganisationScopedAdmin):
     # A search box rather than a list: organisations have tens of thousands of parts.
     autocomplete_fields = ["parts"]
     inlines = [ProcedureStepInline]
-    actions = ["submit_for_review", "release", "new_revision"]
+    actions = ["submit_for_review", "release", "back_to_draft", "new_revision"]
     readonly_fields = ["number", "status", "released_at"]
     # Spelled out because the step counts' GROUP BY drops the model's ordering, and the
     # search box (autocomplete) pages through these rows.
@@ -196,6 +198,10 @@ class ProcedureVersionAdmin(OrganisationScopedAdmin):
     def release(self, request, queryset):
         self.run_action(request, queryset, ProcedureVersion.release, "{version} is released.")
 
+    @admin.action(description="Back to draft", permissions=["change"], location=BOTH_PAGES)
+    def back_to_draft(self, request, queryset):
+        self.run_action(request, queryset, ProcedureVersion.back_to_draft, "{version} is a draft again.")
+
     @admin.action(description="New revision", permissions=["change"], location=BOTH_PAGES)
     def new_revision(self, request, queryset):
         drafts = self.run_action(request, queryset, ProcedureVersion.revise, "Draft {result} created.")
@@ -207,21 +213,30 @@ class ProcedureVersionAdmin(OrganisationScopedAdmin):
         return None
 
 
+class StepFieldForm(forms.ModelForm):
+    options = OptionLinesField(label="Options")
+
+    class Meta:
+        model = StepField
+        fields = [
+            "position",
+            "label",
+            "type",
+            "required",
+            "min_value",
+            "max_value",
+            "max_length",
+            "pattern",
+            "options",
+        ]
+
+
 class StepFieldInline(DraftOnlyInline, admin.TabularInline):
     model = StepField
+    form = StepFieldForm
     ordering = ["position"]
     extra = 0
-    fields = [
-        "position",
-        "label",
-        "type",
-        "required",
-        "min_value",
-        "max_value",
-        "max_length",
-        "pattern",
-        "options",
-    ]
+    fields = StepFieldForm.Meta.fields
 
 
 @admin.register(ProcedureStep)

@@ -156,8 +156,37 @@ class ProcedureVersion(models.Model):
     def submit_for_review(self) -> None:
         if self.status != VersionStatus.DRAFT:
             raise ValidationError("Only a draft can be submitted for review.")
+        # Steps are approved only while editable: one left unapproved would hold the
+        # version in review, where it can be neither released nor approved.
+        self.refuse_unapproved_steps("submitting it for review")
         self.status = VersionStatus.IN_REVIEW
         self.save(update_fields=["status"])
+
+    def back_to_draft(self) -> None:
+        """Take a version in review back to draft, where its steps can be edited and approved."""
+        with transaction.atomic():
+            # Locking the family serialises this with "New revision", which makes a draft too:
+            # the family never ends up with two.
+            family = Procedure.objects.select_for_update().get(pk=self.procedure_id)
+            self.refresh_from_db(fields=["status"])
+            if self.status != VersionStatus.IN_REVIEW:
+                raise ValidationError("Only a version in review can go back to draft.")
+            draft = family.versions.filter(status=VersionStatus.DRAFT).first()
+            if draft is not None:
+                raise ValidationError(
+                    f"This procedure already has a draft, version {draft.number}; edit that one instead."
+                )
+            self.status = VersionStatus.DRAFT
+            self.save(update_fields=["status"])
+
+    def refuse_unapproved_steps(self, doing: str) -> None:
+        unapproved = list(self.unapproved_steps.values_list("position", flat=True))
+        if unapproved:
+            raise ValidationError(
+                "Procedure has unreleased steps: approve step "
+                + ", ".join(str(p) for p in unapproved)
+                + f" before {doing}."
+            )
 
     def release(self) -> None:
         """Release this version and supersede the one released before it."""
@@ -165,13 +194,7 @@ class ProcedureVersion(models.Model):
 
         if self.status not in (VersionStatus.DRAFT, VersionStatus.IN_REVIEW):
             raise ValidationError(f"A {self.get_status_display().lower()} version cannot be released.")
-        unapproved = list(self.unapproved_steps.values_list("position", flat=True))
-        if unapproved:
-            raise ValidationError(
-                "Procedure has unreleased steps: approve step "
-                + ", ".join(str(p) for p in unapproved)
-                + " before releasing."
-            )
+        self.refuse_unapproved_steps("releasing")
         with transaction.atomic():
             # Locking the family serialises two releases in it, so it never ends up
             # with two released versions.

@@ -8,9 +8,11 @@ from django.db.models.functions import Cast
 
 from inventory.models import Part
 from ion_runs.accounts.admin import OrganisationScopedAdmin
+from procedures.forms import OptionLinesField
 from procedures.models import ProcedureVersion
 from runs.models import Run, RunAttributeDefinition, RunBatch, RunDraft, RunStep
 from runs.services import delete_batch, record_changes
+from runs.services.batches import record_renamed, sync_export_control
 from runs.services.run_changes import lock_run
 
 
@@ -44,6 +46,12 @@ class RunAdminForm(forms.ModelForm):
             leaving.batch = None
             for problem in batch.problems_adding([leaving], user=self.user):
                 self.add_error("batch", problem)
+        if "batch" in self.changed_data and self.instance.batch_id and self.instance.export_controlled:
+            # Leaving, the run may take the last export-controlled run out of its old batch.
+            old = RunBatch.objects.select_for_update().get(pk=self.instance.batch_id)
+            still = old.runs.filter(export_controlled=True).exclude(pk=self.instance.pk).exists()
+            if clash := old.scope_problem(export_controlled=still):
+                self.add_error("batch", clash)
         return cleaned
 
 
@@ -137,6 +145,8 @@ class RunAdmin(OrganisationScopedAdmin):
             return super().save_model(request, obj, form, change)
         was = lock_run(obj)
         super().save_model(request, obj, form, change)
+        if was.batch_id != obj.batch_id:
+            sync_export_control([pk for pk in (was.batch_id, obj.batch_id) if pk], field="batch")
         record_changes(actor=request.user, was=was, now=obj)
 
     def has_add_permission(self, request):
@@ -171,6 +181,12 @@ class RunBatchAdmin(OrganisationScopedAdmin):
     search_fields = ["name"]
     readonly_fields = ["created_by", "created_at"]
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # A rename here is one too: its runs' histories say so, as for a rename on the batch page.
+        if change and "name" in form.changed_data:
+            record_renamed(actor=request.user, batch=obj, before=form.initial["name"])
+
     def delete_model(self, request, obj):
         delete_batch(actor=request.user, batch=obj)
 
@@ -179,8 +195,19 @@ class RunBatchAdmin(OrganisationScopedAdmin):
             delete_batch(actor=request.user, batch=batch)
 
 
+class RunAttributeDefinitionForm(forms.ModelForm):
+    options = OptionLinesField(
+        label="Options", help_text="One option per line, in the order planners see them. For selects."
+    )
+
+    class Meta:
+        model = RunAttributeDefinition
+        fields = ["organisation", "key", "label", "type", "options", "required", "position"]
+
+
 @admin.register(RunAttributeDefinition)
 class RunAttributeDefinitionAdmin(OrganisationScopedAdmin):
+    form = RunAttributeDefinitionForm
     list_display = ["label", "key", "type", "required", "position"]
     list_filter = ["type", "required"]
     search_fields = ["label", "key"]

@@ -13,7 +13,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
-from django.db.models import Case, Count, When
+from django.db.models import Case, Count, Min, Q, When
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -173,11 +173,7 @@ def render_batch_page(request, batch, *, rename_form=None, add_form=None, notice
         "rename_form": rename_form or BatchNameForm(initial={"name": batch.name, "seen": batch.name}),
         "add_form": add_form,
         "notice": notice,
-        "events": list(
-            RunEvent.objects.filter(
-                batch=batch, kind__in=RunEventKind.batching(), run__in=visible_runs(user)
-            ).select_related("run", "actor")[:HISTORY_SHOWN]
-        ),
+        "events": batch_history(user, batch),
         "created_with": RunEvent.objects.filter(
             batch=batch, kind=RunEventKind.CREATED, run__in=visible_runs(user)
         ).count(),
@@ -190,6 +186,26 @@ def render_batch_page(request, batch, *, rename_form=None, add_form=None, notice
     if wants_partial(request):
         return render(request, f"{PAGE_TEMPLATE}#batch-body", context)
     return render(request, PAGE_TEMPLATE, context)
+
+
+def batch_history(user, batch) -> list[RunEvent]:
+    """The newest of the batch's events: runs joining and leaving it, and its renames.
+
+    A rename is written on each of its runs at one moment (record_renamed): the page shows
+    it once, by the first of those events.
+    """
+    visible = visible_runs(user)
+    renames = (
+        RunEvent.objects.filter(batch=batch, kind=RunEventKind.BATCH_RENAMED, run__in=visible)
+        .order_by()
+        .values("at", "before", "after")
+        .annotate(first=Min("pk"))
+        .values("first")
+    )
+    batching = Q(batch=batch, kind__in=RunEventKind.batching(), run__in=visible)
+    return list(
+        RunEvent.objects.filter(batching | Q(pk__in=renames)).select_related("run", "actor")[:HISTORY_SHOWN]
+    )
 
 
 def picker_context(request, batch, *, ticked=frozenset()) -> dict:
@@ -211,12 +227,28 @@ def picker_context(request, batch, *, ticked=frozenset()) -> dict:
     if ticked:
         order.insert(0, Case(When(number__in=ticked, then=0), default=1))
     matching = matching.select_related("part", "part_inventory", "procedure_version").order_by(*order)
+    results = picker_results(candidates, matching)
     return {
         "batch": batch,
         "find": query,
         "ticked": ticked,
-        "candidates": picker_results(candidates, matching),
+        "candidates": results,
+        "refusals": [] if results.choices or not query else refusals(request.user, batch, query),
     }
+
+
+def refusals(user, batch, query: str) -> list[str]:
+    """Why the open runs the planner searched for cannot join the batch (another procedure
+    version, another batch), in the words adding them would be refused with, as on the run page."""
+    searched = (
+        visible_runs(user)
+        .open()
+        .filter(search_condition(user, query))
+        .exclude(batch=batch)
+        .select_related("batch", "procedure_version")
+        .order_by("-number")[:3]
+    )
+    return [problem for run in searched for problem in batch.problems_adding([run], user=user)]
 
 
 @login_required

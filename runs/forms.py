@@ -5,10 +5,11 @@ from dataclasses import dataclass
 
 from django import forms
 from django.db.models import OuterRef, Q, Subquery
+from django.template.defaultfilters import pluralize
 
 from inventory.models import Part, PartInventory, TrackingType
 from ion_runs.accounts.models import Team, User
-from procedures.models import ProcedureVersion
+from procedures.models import ProcedureVersion, VersionStatus
 from runs.models import AttributeType, Run, RunAttributeDefinition, RunBatch, RunDraft, RunSource
 from runs.services import NOT_RUNNABLE_INVENTORY, UNRELEASED_PROCEDURE
 
@@ -52,6 +53,50 @@ def runnable_procedures(user, part):
     if part is None:
         return ProcedureVersion.objects.none()
     return ProcedureVersion.objects.visible_to(user).runnable().filter(parts=part).order_by("title")
+
+
+def unreleased_procedures(user, part, preselected: int | None = None) -> list[ProcedureVersion]:
+    """Versions the planner expected to run but cannot yet: the one they came from, when it is
+    not runnable, or, when the part has no runnable version, its versions still on the way."""
+    visible = ProcedureVersion.objects.visible_to(user)
+    if preselected:
+        version = visible.filter(pk=preselected).first()
+        linked = version is not None and (part is None or version.parts.filter(pk=part.pk).exists())
+        return [version] if linked and not version.is_runnable else []
+    if part is None or runnable_procedures(user, part).exists():
+        return []
+    on_the_way = [VersionStatus.DRAFT, VersionStatus.IN_REVIEW, VersionStatus.RELEASED]
+    return list(visible.filter(parts=part, status__in=on_the_way).order_by("title", "-number")[:5])
+
+
+def what_to_release(version: ProcedureVersion) -> str:
+    """The seed's "Procedure has unreleased steps" said of one version: what holds it back,
+    and what to do (release it, then start the run)."""
+    unapproved = [str(position) for position in version.unapproved_steps.values_list("position", flat=True)]
+    steps = f"step{pluralize(len(unapproved))} {', '.join(unapproved)}"
+    not_approved = f"{steps} {pluralize(len(unapproved), 'is,are')} not approved"
+    then = "in the procedures admin (or ask an admin to), then start the run."
+    named = f"“{version}”"
+    match version.status:
+        case VersionStatus.DRAFT if unapproved:
+            return f"{named} is a draft and {not_approved}. Approve {steps} and release it {then}"
+        case VersionStatus.IN_REVIEW if unapproved:
+            return (
+                f"{named} is in review and {not_approved}. "
+                f"Send it back to draft, approve {steps} and release it {then}"
+            )
+        case VersionStatus.DRAFT:
+            return f"{named} is a draft. Release it {then}"
+        case VersionStatus.IN_REVIEW:
+            return f"{named} is in review. Release it {then}"
+        case VersionStatus.RELEASED:
+            return (
+                f"{named} is released but {not_approved}. "
+                f"Approve them in a new revision and release it {then}"
+            )
+        case _:
+            status = version.get_status_display().lower()
+            return f"{named} is {status}. Start the run from the procedure's released version instead."
 
 
 def units_of(user, part):
@@ -100,7 +145,11 @@ class PartForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         part, version = cleaned.get("part"), cleaned.get("procedure")
-        if part and version:
+        undecided = self.add_prefix("procedure") not in self.data
+        if part and undecided and runnable_procedures(self.user, part).exists():
+            # Nothing is picked for the planner: a run without steps is a choice, not a default.
+            self.add_error("procedure", "Pick a procedure, or “None — add one later”.")
+        elif part and version:
             if not version.parts.filter(pk=part.pk).exists():
                 self.add_error("procedure", f"Procedure “{version}” is not linked to part {part}.")
             elif not version.is_runnable:
@@ -181,8 +230,11 @@ class IdentifyForm(forms.Form):
             .first()
         )
         if unit is not None:
-            # Naming the part would reveal an export-controlled part to an uncleared planner.
-            by = f" by {unit.part.number}" if self.user.can_see(unit.part) else ""
+            # Serials are unique in the organisation, across export control: a unit hidden from
+            # the planner still takes its serial. So the refusal must not tell a hidden unit
+            # from a visible one (issue 22): the part is named only to the export-cleared,
+            # who may see every part; the uncleared get the same words for any unit.
+            by = f" by {unit.part.number}" if self.user.export_cleared else ""
             self.add_error("serial_number", f"Serial number {serial} is already used{by} in inventory.")
             return
         rows = RunDraft.objects.filter(owner=self.user, data__serial_number=serial)
@@ -326,9 +378,7 @@ class ReviewForm(forms.Form):
             cleaned["batch_name"] = ""
         elif not cleaned.get("batch_name"):
             self.add_error("batch_name", "Name the batch, or uncheck Batch runs.")
-        elif RunBatch.objects.filter(
-            organisation_id=self.user.organisation_id, name__iexact=cleaned["batch_name"]
-        ).exists():
+        elif RunBatch.objects.named(cleaned["batch_name"], user=self.user).exists():
             self.add_error("batch_name", f"A batch named “{cleaned['batch_name']}” already exists.")
         return cleaned
 

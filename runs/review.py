@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Page, Paginator
 from django.db import transaction
 from django.db.models import OuterRef, Q
 from django.http import Http404, HttpResponse
@@ -36,11 +37,14 @@ from runs.models import (
     RunSource,
     display_value,
     mixed_versions_message,
+    too_many_rows,
 )
 from runs.services import RunRequest, problems_with
 
 WIZARD_ID = re.compile(r"^[A-Za-z0-9_-]{8,32}$")
 REVIEW_TEMPLATE = "runs/wizard/review.html"
+# Review shows this many rows a page; Create still makes every row, on every page.
+REVIEW_PAGE_ROWS = 200
 # The work pages' date format (templates/runs/list.html), for every date Review shows.
 DATE_FORMAT = "j M Y"
 
@@ -103,6 +107,13 @@ class ReviewRow:
         return self.data.get("name") or ""
 
     @property
+    def file_row(self) -> str:
+        """Where an imported row came from, shown beside Review's own number: its problems
+        ("Row 8 of runs.csv: …") count the file's rows, header included, and Review its own."""
+        number = self.data.get("import_row")
+        return f"file row {number}" if number else ""
+
+    @property
     def kind_label(self) -> str:
         return "Attach existing unit" if self.is_attach else "Build new unit"
 
@@ -153,19 +164,19 @@ def shown_date(iso_date: str) -> str:
     return dateformat.format(datetime.date.fromisoformat(iso_date), DATE_FORMAT)
 
 
-def row_url_maker(wizard_id: str):
-    """Each row's URL (with the wizard to return to) by string building: reversing it per
-    row was a third of Review's time at 500 rows."""
+def row_url_maker(wizard_id: str, page: int = 1):
+    """Each row's URL (with the wizard and Review page to return to) by string building:
+    reversing it per row was a third of Review's time at 500 rows."""
     placeholder = uuid.UUID(int=0)
     prefix, suffix = reverse("runs:draft-row", kwargs={"draft_id": placeholder}).split(str(placeholder))
-    query = f"?wizard={wizard_id}"
+    query = f"?wizard={wizard_id}" + (f"&page={page}" if page > 1 else "")
     return lambda pk: f"{prefix}{pk}{suffix}{query}"
 
 
-def review_rows(user, problems: dict | None = None, drafts=None, wizard_id: str = "") -> dict:
+def review_rows(user, problems: dict | None = None, drafts=None, wizard_id: str = "", page: int = 1) -> dict:
     """The planner's rows with everything they show, in a fixed number of queries."""
     problems = problems or {}
-    url_of = row_url_maker(wizard_id)
+    url_of = row_url_maker(wizard_id, page)
     if drafts is None:
         drafts = RunDraft.objects.filter(
             owner=user, organisation_id=user.organisation_id, removed_at__isnull=True
@@ -286,10 +297,29 @@ def purge_removed(user) -> list[RunDraft]:
 
 
 def review_url(request) -> str:
+    """Review of the wizard the planner came from, at the page they were on."""
     wizard_id = request.GET.get("wizard", "")
-    if WIZARD_ID.match(wizard_id):
-        return reverse("runs:wizard-step", kwargs={"wizard_id": wizard_id, "step": "review"})
-    return reverse("runs:new")
+    if not WIZARD_ID.match(wizard_id):
+        return reverse("runs:new")
+    url = reverse("runs:wizard-step", kwargs={"wizard_id": wizard_id, "step": "review"})
+    page = page_of(request)
+    return f"{url}?page={page}" if page > 1 else url
+
+
+def page_of(request) -> int:
+    """The Review page asked for; the paginator brings a number past the last page back."""
+    page = request.GET.get("page", "")
+    return int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1
+
+
+def review_full(held: int) -> str:
+    """What Add another run and Import say when Review holds all the rows it takes, or ""."""
+    return too_many_rows(held=held, adding=1, doing="Another run would be a new row")
+
+
+def review_page(rows: list, number: int) -> Page:
+    """The page of `rows` Review shows."""
+    return Paginator(rows, REVIEW_PAGE_ROWS).get_page(number)
 
 
 class RowEditor:
@@ -381,10 +411,10 @@ def wizard_of(request) -> str:
     return wizard_id if WIZARD_ID.match(wizard_id) else ""
 
 
-def removed_rows(user, wizard_id: str) -> list[ReviewRow]:
+def removed_rows(user, wizard_id: str, page: int = 1) -> list[ReviewRow]:
     """Removed rows whose Undo is still offered, named as they were shown."""
     undoable = purge_removed(user)
-    return review_rows(user, drafts=undoable, wizard_id=wizard_id)["rows"]
+    return review_rows(user, drafts=undoable, wizard_id=wizard_id, page=page)["rows"]
 
 
 def render_rows(request, drafts, *, editor=None, undo=None, problems=None, focus=None) -> HttpResponse:
@@ -394,7 +424,7 @@ def render_rows(request, drafts, *, editor=None, undo=None, problems=None, focus
     first affected row (or the removed one).
     """
     user, wizard_id = request.user, wizard_of(request)
-    context = review_rows(user, problems, drafts=drafts, wizard_id=wizard_id) | {
+    context = review_rows(user, problems, drafts=drafts, wizard_id=wizard_id, page=page_of(request)) | {
         "wizard_id": wizard_id,
         "editor": editor,
         "back_url": review_url(request),
@@ -404,7 +434,8 @@ def render_rows(request, drafts, *, editor=None, undo=None, problems=None, focus
         for row in context["rows"]
     )
     if undo is not None:
-        context["undo"] = review_rows(user, drafts=[undo], wizard_id=wizard_id)["rows"][0]
+        undone = review_rows(user, drafts=[undo], wizard_id=wizard_id, page=page_of(request))
+        context["undo"] = undone["rows"][0]
         html += render_to_string(f"{REVIEW_TEMPLATE}#undo-row", context, request)
     every_row = review_rows(user)
     count = len(every_row["rows"])
@@ -526,7 +557,7 @@ def undo_expired(request, draft_id, *, restoring: bool) -> HttpResponse:
 def render_plain_edit(request, draft, editor) -> HttpResponse:
     """Without JavaScript, editing a row is a page of its own."""
     wizard_id = wizard_of(request)
-    context = review_rows(request.user, drafts=[draft], wizard_id=wizard_id) | {
+    context = review_rows(request.user, drafts=[draft], wizard_id=wizard_id, page=page_of(request)) | {
         "editor": editor,
         "wizard_id": wizard_id,
         "back_url": review_url(request),

@@ -91,6 +91,13 @@ class RunForm(forms.Form):
         """Make the change through its service; the message that says it was made."""
         raise NotImplementedError
 
+    def focus_refused(self) -> None:
+        """Autofocus the first refused field, so that the page after a plain post, or the
+        header htmx swaps in, opens on it rather than on <body>."""
+        refused = next((name for name in self.errors if name in self.fields), None)
+        if refused:
+            self.fields[refused].widget.attrs["autofocus"] = True
+
 
 class ReassignForm(RunForm):
     prefix = "reassign"
@@ -185,7 +192,10 @@ class BatchForm(RunForm):
         if not name:
             self.add_error("batch", "Type the name of the batch to add the run to.")
             return cleaned
-        cleaned["target"] = batches.filter(name__iexact=name).first()
+        # Two batches may share a name, one holding export-controlled runs and one not (only the
+        # cleared see both): the run joins the one of its own kind.
+        kind = "-export_controlled" if self.run.export_controlled else "export_controlled"
+        cleaned["target"] = batches.filter(name__iexact=name).order_by(kind).first()
         if cleaned["target"] is None:
             self.add_error("batch", f"There is no batch named “{name}”.")
         return cleaned
@@ -381,7 +391,7 @@ def history(user, run: Run, shown: int = HISTORY_SHOWN) -> tuple[list, int]:
         for event in events:
             # A batch event without its batch is of a deleted batch, which may have held an
             # export-controlled run that nothing records now: its name is not shown either.
-            names_a_batch = event.batch_id or event.kind in RunEventKind.batching()
+            names_a_batch = event.batch_id or event.kind in RunEventKind.naming_a_batch()
             if names_a_batch and event.batch_id not in visible:
                 event.batch = None
                 event.before = event.before and HIDDEN_BATCH
@@ -431,6 +441,8 @@ def change_run(request, number: int, form_class: type[RunForm]):
                 messages.success(request, done)
                 return HttpResponseClientRedirect(reverse("runs:detail", args=[run.number]))
             form, notice = None, Notice(done, "success")
+    if form is not None:
+        form.focus_refused()
     run = get_run_for_user(request, number)
     context = run_page_context(request, run, bound=form, notice=notice)
     if wants_partial(request):

@@ -2,6 +2,7 @@ from django.urls import path
 
 from runs import batches, review, run_actions, schedule, spreadsheet_views, views, wizard, work_pages
 from runs.execution import views as execution
+from runs.paper import views as paper
 from runs.run_actions import change_run
 
 app_name = "runs"
@@ -29,6 +30,13 @@ urlpatterns = [
         name="step-file",
     ),
     path("<int:number>/reopen/", execution.reopen, name="run-reopen"),
+    # Travelers and labels (SPEC §14): the PDFs of a run, a batch and the runs just created.
+    path("<int:number>/traveler.pdf", paper.run_traveler, name="run-traveler"),
+    path("<int:number>/labels.pdf", paper.run_labels, name="run-labels"),
+    path("batches/<int:pk>/travelers.pdf", paper.batch_travelers, name="batch-travelers"),
+    path("batches/<int:pk>/labels.pdf", paper.batch_labels, name="batch-labels"),
+    path("created/<uuid:token>/travelers.pdf", paper.created_travelers, name="created-travelers"),
+    path("created/<uuid:token>/labels.pdf", paper.created_labels, name="created-labels"),
     path("batches/", batches.batch_list, name="batches"),
     path("batches/new/", batches.batch_new, name="batch-new"),
     path("batches/<int:pk>/", batches.batch_detail, name="batch"),
@@ -46,5 +54,6 @@ urlpatterns = [
     path("created/<uuid:token>/", review.created, name="created"),
     path("import/", spreadsheet_views.import_page, name="import"),
     path("import/template.<str:fmt>", spreadsheet_views.import_template, name="import-template"),
+    path("import/jobs/<int:pk>/review/", spreadsheet_views.import_landed, name="import-landed"),
     path("export.<str:fmt>", spreadsheet_views.export, name="export"),
 ]

@@ -6,8 +6,8 @@ and a planner's changes to it in runs/run_actions.py.
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.http import HttpResponseRedirect
-from django.shortcuts import render
+from django.http import HttpResponse, HttpResponseRedirect
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -16,6 +16,7 @@ from runs.access import get_run_for_user
 from runs.models import Run
 from runs.paging import wants_partial
 from runs.services import pick_up_run
+from runs.work_pages import pool_count
 
 
 @login_required
@@ -27,8 +28,12 @@ def pick_up(request, number):
     run = get_run_for_user(request, number)
     refusal = "" if won else pick_up_refusal(run, request.user)
     if wants_partial(request):
-        context = {"run": run, "just_picked": won, "refusal": refusal}
-        return render(request, "runs/pool.html#pool-row", context)
+        context = {"run": run, "just_picked": won, "refusal": refusal, "swap": True}
+        context["pool_count"] = pool_count(request.user)
+        # The count rides in a <template>: beside a <tr>, a bare <p> would not survive parsing.
+        row = render_to_string("runs/pool.html#pool-row", context, request)
+        count = render_to_string("runs/pool.html#pool-count", context, request)
+        return HttpResponse(f"{row}<template>{count}</template>")
     if won:
         messages.success(request, f"You picked up run {run.number}. It is in My work.")
     else:

@@ -11,7 +11,7 @@ from functools import cached_property
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
-from django.core.exceptions import SuspiciousOperation
+from django.core.exceptions import SuspiciousOperation, ValidationError
 from django.db.models import Max
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -25,7 +25,17 @@ from ion_runs.search import search_text
 from procedures.models import ProcedureVersion
 from runs import forms
 from runs.models import RunDraft, RunSource
-from runs.review import WIZARD_ID, create_button_label, earlier_notice, removed_rows, review_rows
+from runs.review import (
+    REVIEW_PAGE_ROWS,
+    WIZARD_ID,
+    create_button_label,
+    earlier_notice,
+    page_of,
+    removed_rows,
+    review_full,
+    review_page,
+    review_rows,
+)
 from runs.services import RunCreationError, create_runs_from_drafts
 
 STEPS = [
@@ -222,17 +232,25 @@ class NewRunWizard(LoginRequiredMixin, PermissionRequiredMixin, NamedUrlSessionW
 
     def render_procedure_choices(self):
         part = Part.objects.visible_to(self.request.user).filter(pk=as_pk(self.request.GET["part"])).first()
-        procedures = forms.runnable_procedures(self.request.user, part)
-        return render(
-            self.request,
-            "runs/wizard/part.html#procedures",
-            {
-                "part": part,
-                "procedures": procedures,
-                "selected_procedure": self.default_procedure(procedures),
-                "wizard_id": self.kwargs["wizard_id"],
-            },
-        )
+        context = self.procedure_context(part, decided=False, chosen=None)
+        context |= {"part": part, "wizard_id": self.kwargs["wizard_id"]}
+        return render(self.request, "runs/wizard/part.html#procedures", context)
+
+    def procedure_context(self, part, *, decided: bool, chosen) -> dict:
+        """The Part step's procedure choices for `part`: which is checked, and which versions
+        the planner may have expected that cannot start a run yet, each saying why."""
+        user = self.request.user
+        procedures = forms.runnable_procedures(user, part)
+        selected = chosen if decided else self.default_procedure(procedures)
+        unreleased = forms.unreleased_procedures(user, part, self.prefill.get("procedure"))
+        if not unreleased and not procedures:
+            unreleased = forms.unreleased_procedures(user, part)
+        return {
+            "procedures": procedures,
+            "selected_procedure": selected,
+            "none_chosen": decided and not selected,
+            "unreleased": [forms.what_to_release(version) for version in unreleased],
+        }
 
     def default_procedure(self, procedures) -> int | None:
         """Opened from a procedure page, that procedure; else the part's only runnable one.
@@ -279,12 +297,13 @@ class NewRunWizard(LoginRequiredMixin, PermissionRequiredMixin, NamedUrlSessionW
         if step == "part":
             context |= self.picker_context("part")
             part = Part.objects.visible_to(self.request.user).filter(pk=as_pk(form["part"].value())).first()
-            procedures = forms.runnable_procedures(self.request.user, part)
-            # Once the planner has submitted this step, their choice stands, "None" included.
-            decided = form.is_bound or self.storage.get_step_data("part") is not None
-            selected = form["procedure"].value() if decided else self.default_procedure(procedures)
-            context |= {"selected_part": part, "procedures": procedures, "selected_procedure": selected}
-            if self.prefill.get("procedure") and part is None:
+            # Once the planner has submitted a choice, it stands, "None" included; a submit
+            # that picked nothing leaves nothing checked.
+            posted = form.data if form.is_bound else self.storage.get_step_data("part") or {}
+            decided = form.add_prefix("procedure") in posted
+            context |= self.procedure_context(part, decided=decided, chosen=form["procedure"].value())
+            context["selected_part"] = part
+            if self.prefill.get("procedure") and part is None and not context["unreleased"]:
                 context["preselected_procedure"] = (
                     ProcedureVersion.objects.visible_to(self.request.user)
                     .filter(pk=self.prefill["procedure"])
@@ -298,19 +317,29 @@ class NewRunWizard(LoginRequiredMixin, PermissionRequiredMixin, NamedUrlSessionW
         elif step == "details":
             context["part"] = self.chosen_part()
         elif step == "review":
-            wizard_id = self.kwargs["wizard_id"]
-            context |= review_rows(self.request.user, kwargs.get("row_problems", {}), wizard_id=wizard_id)
-            refused_rows = [row for row in context["rows"] if row.problems]
-            context |= {
-                "removed": removed_rows(self.request.user, wizard_id),
+            user, wizard_id, number = self.request.user, self.kwargs["wizard_id"], page_of(self.request)
+            problems = kwargs.get("row_problems", {})
+            every = review_rows(user, problems, wizard_id=wizard_id, page=number)
+            refused_rows = [row for row in every["rows"] if row.problems]
+            if problems and refused_rows:
+                # After a refused Create, the page with the first row to fix.
+                number = every["rows"].index(refused_rows[0]) // REVIEW_PAGE_ROWS + 1
+                every = review_rows(user, problems, wizard_id=wizard_id, page=number)
+                refused_rows = [row for row in every["rows"] if row.problems]
+            page = review_page(every["rows"], number)
+            context |= every | {
+                "rows": page.object_list,
+                "page": page,
+                "review_full": review_full(len(every["rows"])),
+                "removed": removed_rows(self.request.user, wizard_id, page.number),
                 "batch_problems": kwargs.get("batch_problems", []),
                 # After a refused Create, where the planner is (at the button) says why, and
                 # focus goes to the first row to fix.
                 "refusal": kwargs.get("row_problems") and refusal_summary(len(refused_rows)),
                 "first_refused": refused_rows[0].pk if refused_rows else None,
-                "earlier_notice": earlier_notice(context["rows"]),
-                "row_count": len(context["rows"]),
-                "create_label": create_button_label(len(context["rows"]), bool(form["batch"].value())),
+                "earlier_notice": earlier_notice(every["rows"]),
+                "row_count": len(every["rows"]),
+                "create_label": create_button_label(len(every["rows"]), bool(form["batch"].value())),
                 "back_url": self.get_step_url("review"),
             }
         return context
@@ -347,7 +376,12 @@ class NewRunWizard(LoginRequiredMixin, PermissionRequiredMixin, NamedUrlSessionW
             for step in ("source", "part", "identify"):
                 if self.get_cleaned_data_for_step(step) is None:
                     return self.render_revalidation_failure(step, form, **kwargs)
-            self.save_draft(form.cleaned_data)
+            try:
+                self.save_draft(form.cleaned_data)
+            except ValidationError as full:
+                # What was typed stays in the form, for when Review has room again.
+                form.add_error(None, full)
+                return self.render(form)
         return super().render_next_step(form, **kwargs)
 
     def save_draft(self, details: dict) -> RunDraft:
@@ -362,6 +396,7 @@ class NewRunWizard(LoginRequiredMixin, PermissionRequiredMixin, NamedUrlSessionW
         )
         draft = RunDraft.objects.filter(owner=user, pk=self.storage.extra_data.get("draft_id")).first()
         if draft is None:
+            RunDraft.objects.make_room(user, 1, doing="This run would be a new row on Review")
             last = RunDraft.objects.filter(owner=user).aggregate(last=Max("position"))["last"]
             draft = RunDraft(owner=user, organisation_id=user.organisation_id, position=(last or 0) + 1)
         draft.data = data

@@ -96,6 +96,11 @@ def team_queue(request, team_id):
 @vary_on_headers("HX-Request")
 def unassigned_pool(request):
     runs = visible_runs(request.user).open().unassigned()
-    page = numbered_page(request, runs.order_by(*SOONEST_DUE), POOL_RELATED)
+    page = numbered_page(request, runs.order_by(*SOONEST_DUE), POOL_RELATED, count=pool_count(request.user))
     template = "runs/pool.html#pool-table" if wants_partial(request) else "runs/pool.html"
-    return render(request, template, {"page": page})
+    return render(request, template, {"page": page, "pool_count": page.paginator.count})
+
+
+def pool_count(user) -> int:
+    """How many open runs nobody has picked up, as the pool page counts them."""
+    return capped_count(visible_runs(user).open().unassigned())

@@ -32,8 +32,10 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
+from django.utils import timezone
 
 from ion_runs.accounts.models import ApiToken
+from ion_runs.jobs.models import Job, JobKind, JobStatus
 from runs.models import Run, RunBatch, RunDraft
 from tests import factories
 from tests.runs.wizard_steps import WizardDriver
@@ -231,6 +233,36 @@ class World:
         return ApiToken.issue(user=self.teammate, name="ERP")[0]
 
     @cached_property
+    def export_job(self) -> Job:
+        """The owner's finished export of the organisation's (controlled) runs, its file kept."""
+        job = Job.objects.create(
+            organisation=self.org,
+            owner=self.owner,
+            kind=JobKind.EXPORT,
+            title="Export runs as CSV",
+            status=JobStatus.DONE,
+            finished_at=timezone.now(),
+            result_name="runs.csv",
+            export_controlled=True,
+        )
+        job.result_file.save("runs.csv", ContentFile(b"number,name\n1,ITAR\n"))
+        return job
+
+    @cached_property
+    def import_job(self) -> Job:
+        """The owner's finished import, whose rows went to the owner's Review."""
+        return Job.objects.create(
+            organisation=self.org,
+            owner=self.owner,
+            kind=JobKind.IMPORT,
+            title="Import plan.csv (600 rows)",
+            status=JobStatus.DONE,
+            finished_at=timezone.now(),
+            params={"wizard": "matrixwizard1", "upload": "gone.csv", "filename": "plan.csv"},
+            result_data={"imported": 600, "invalid": 0, "batch_name": "", "filename": "plan.csv"},
+        )
+
+    @cached_property
     def planner_group(self):
         return Group.objects.get(name="Planner")
 
@@ -373,7 +405,37 @@ APP_ENTRIES = [
         lambda w: reverse("runs:detail", args=[w.run.number]),
         row(LOGIN, OK, OK, OK, NOT_FOUND, NOT_FOUND, OK),
     ),
+    # A run's traveler and labels: whoever sees the run page.
+    Entry(
+        "runs:run-traveler",
+        lambda w: reverse("runs:run-traveler", args=[w.run.number]),
+        row(LOGIN, OK, OK, OK, NOT_FOUND, NOT_FOUND, OK),
+    ),
+    Entry(
+        "runs:run-labels",
+        lambda w: reverse("runs:run-labels", args=[w.run.number]),
+        row(LOGIN, OK, OK, OK, NOT_FOUND, NOT_FOUND, OK),
+    ),
     Entry("runs:my-work", lambda w: reverse("runs:my-work"), row(LOGIN, OK, OK, OK, OK, OK, OK)),
+    # Jobs (SPEC §13): everyone has a list of their own; a job is its owner's and the
+    # organisation's admin's, and its result only for those cleared to see what it holds.
+    Entry("jobs:list", lambda w: reverse("jobs:list"), row(LOGIN, OK, OK, OK, OK, OK, OK)),
+    Entry(
+        "jobs:detail",
+        lambda w: reverse("jobs:detail", args=[w.export_job.pk]),
+        row(LOGIN, OK, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, OK),
+    ),
+    Entry(
+        "jobs:download",
+        lambda w: reverse("jobs:download", args=[w.export_job.pk]),
+        row(LOGIN, OK, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, OK),
+    ),
+    # An import job's rows are on its owner's Review: nobody else lands there.
+    Entry(
+        "runs:import-landed",
+        lambda w: reverse("runs:import-landed", args=[w.import_job.pk]),
+        row(LOGIN, TO_WIZARD, NOT_FOUND, FORBIDDEN, NOT_FOUND, NOT_FOUND, NOT_FOUND),
+    ),
     # Only members see a team's queue; the staff member is not one.
     Entry(
         "runs:team-queue",
@@ -432,6 +494,17 @@ APP_ENTRIES = [
     Entry(
         "runs:batch",
         lambda w: reverse("runs:batch", args=[w.held_batch.pk]),
+        row(LOGIN, OK, OK, OK, NOT_FOUND, NOT_FOUND, OK),
+    ),
+    # A batch's travelers and labels: whoever sees the batch page.
+    Entry(
+        "runs:batch-travelers",
+        lambda w: reverse("runs:batch-travelers", args=[w.held_batch.pk]),
+        row(LOGIN, OK, OK, OK, NOT_FOUND, NOT_FOUND, OK),
+    ),
+    Entry(
+        "runs:batch-labels",
+        lambda w: reverse("runs:batch-labels", args=[w.held_batch.pk]),
         row(LOGIN, OK, OK, OK, NOT_FOUND, NOT_FOUND, OK),
     ),
     # Anyone who may plan makes a batch in their own organisation; a GET shows the form again
@@ -522,6 +595,17 @@ APP_ENTRIES = [
         lambda w: reverse("runs:created", args=[w.run.creation_token]),
         row(LOGIN, OK, OK, OK, NOT_FOUND, NOT_FOUND, OK),
     ),
+    # The travelers and labels of the runs just created: whoever sees the created page.
+    Entry(
+        "runs:created-travelers",
+        lambda w: reverse("runs:created-travelers", args=[w.run.creation_token]),
+        row(LOGIN, OK, OK, OK, NOT_FOUND, NOT_FOUND, OK),
+    ),
+    Entry(
+        "runs:created-labels",
+        lambda w: reverse("runs:created-labels", args=[w.run.creation_token]),
+        row(LOGIN, OK, OK, OK, NOT_FOUND, NOT_FOUND, OK),
+    ),
     # Importing puts rows on the importer's own Review; the organisation's part is export
     # controlled, so the uncleared user's and the outsider's row lands with its problem.
     Entry(
@@ -584,6 +668,12 @@ API_ENTRIES = [
         post=row(UNAUTHORIZED, CREATED, CREATED, FORBIDDEN, INVALID, INVALID, CREATED),
         post_data=lambda w: {"runs": [{"part": w.part.pk}]},
         state=lambda w: Run.objects.count(),
+        api=True,
+    ),
+    Entry(
+        "api:job",
+        api_url("job", lambda w: w.export_job.pk),
+        row(UNAUTHORIZED, OK, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, OK),
         api=True,
     ),
     Entry(

@@ -311,3 +311,18 @@ def test_demo_ignores_production_settings_left_in_the_shell(tmp_path):
         assert seen["DEBUG"] == "true"
         assert "DATABASE_URL" not in seen and "SECRET_KEY" not in seen and "SECURE_SSL_REDIRECT" not in seen
     assert "http://127.0.0.1:8123/" in result.stdout
+
+
+def test_behind_pgbouncer_in_transaction_mode_no_cursor_or_prepared_statement_outlives_a_transaction():
+    code = (
+        "from django.conf import settings; import json; d = settings.DATABASES['default']; "
+        "print(json.dumps([d.get('DISABLE_SERVER_SIDE_CURSORS', False),"
+        " d['OPTIONS'].get('prepare_threshold', 5)]))"
+    )
+    url = {"DATABASE_URL": "postgres://ion@pgbouncer.internal:6432/ion_runs"}
+    direct = run_django(code, **PRODUCTION | url)
+    pooled = run_django(code, **PRODUCTION | url | {"DATABASE_POOLER": "transaction"})
+    assert json.loads(direct.stdout) == [False, 5], direct.stderr
+    assert json.loads(pooled.stdout) == [True, None], pooled.stderr
+    refused = run_django(code, **PRODUCTION | url | {"DATABASE_POOLER": "session"})
+    assert "DATABASE_POOLER must be empty or 'transaction'" in refused.stderr

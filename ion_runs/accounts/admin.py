@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Count
+from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 
 from ion_runs.accounts.models import ApiToken, Organisation, Team, User
@@ -19,6 +20,10 @@ class OrganisationScopedAdmin(admin.ModelAdmin):
     """
 
     organisation_field = "organisation"
+
+    class Media:
+        js = ["js/admin-autocomplete.js"]
+
     # For a model without a visible_to() of its own: the relation whose visibility decides
     # a row's (e.g. "part" for an inventory unit).
     visible_through: str | None = None
@@ -128,8 +133,21 @@ def scope_choices(field, request):
     return field
 
 
+class LabelledInlineFormSet(BaseInlineFormSet):
+    """Names each input by its field's label: a tabular inline shows the label only once, as
+    its column's heading, which leaves the inputs below it unnamed (axe: label, critical)."""
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        for field in form.fields.values():
+            if field.label and not field.widget.is_hidden:
+                field.widget.attrs.setdefault("aria-label", str(field.label))
+
+
 class ScopedInline:
-    """Inline mixin: related choices inside inlines are scoped the same way."""
+    """Inline mixin: related choices inside inlines are scoped the same way, inputs named."""
+
+    formset = LabelledInlineFormSet
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         return scope_choices(super().formfield_for_foreignkey(db_field, request, **kwargs), request)

@@ -4,7 +4,7 @@ through `runs.services.add_procedure`.
 
 `schemas` holds the bodies, `create` the POST, `read` the GETs, `execute` the step actions and
 recorded values, `procedures` the POST that adds a procedure later; they register their
-endpoints on the two routers below, which `ion_runs/api.py` mounts.
+endpoints on the two routers below, which `ion_runs/urls.py` mounts.
 """
 
 from ninja import Router

@@ -9,15 +9,20 @@ import hashlib
 import json
 
 from django import forms
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
+from django.tasks import task
 from django.utils import timezone
 from ninja import Status
 
 from inventory.models import Part, PartInventory, TrackingType
 from ion_runs.accounts.models import IdempotencyKey, Team, User
 from ion_runs.api import ERRORS, ISO_DATE, NOTHING_CREATED, ApiError, ErrorOut, invalid, require
+from ion_runs.jobs.api import JobOut, job_out
+from ion_runs.jobs.models import Job, JobKind
+from ion_runs.jobs.running import JobFailed, Progress, run_job, start_job
 from runs.access import sees_all
 from runs.api import router
 from runs.api.schemas import PartRef, RunIn, RunLinks, RunsCreated, RunsIn, run_out
@@ -26,6 +31,7 @@ from runs.models import AttributeType, RunAttributeDefinition, RunSource
 from runs.services import RunCreationError, RunRequest, create_runs
 
 REPLAYED = "Idempotent-Replayed"
+LOCATION = {"description": "The job's URL, to poll.", "schema": {"type": "string", "format": "uri-reference"}}
 
 
 class _References:
@@ -315,13 +321,60 @@ def _check_replay(user: User, answer: dict) -> None:
         raise ApiError(404, "What this Idempotency-Key created is no longer visible to you.")
 
 
+def create_answer(user: User, payload: RunsIn) -> dict:
+    """What a `201` answers: the runs made, as JSON."""
+    return RunsCreated.model_validate(_create(user, payload)).model_dump(mode="json")
+
+
+def _answer(user: User, payload: RunsIn) -> tuple[int, dict]:
+    """(201, the runs) at once; or, for more runs than a request should hold, (202, a job).
+
+    A large request is still checked here, so a mistake in it is a `422` at once; the job
+    then checks again and creates, as the data may change before a worker takes it.
+    """
+    count = len(payload.runs)
+    if count <= settings.API_CREATE_IN_BACKGROUND_ABOVE:
+        return 201, create_answer(user, payload)
+    _requests(user, payload)
+    job = start_job(
+        create_over_api,
+        owner=user,
+        kind=JobKind.API_CREATE,
+        title=f"Create {count:,} runs over the API",
+        params={"payload": payload.model_dump(mode="json")},
+        total=count,
+    )
+    return 202, JobOut.model_validate(job_out(job, user)).model_dump(mode="json")
+
+
+@task
+def create_over_api(job_id: int) -> None:
+    run_job(job_id, _create_in_worker)
+
+
+def _create_in_worker(progress: Progress) -> None:
+    """The `201` answer made by a worker; a failure keeps what a `422` would have answered."""
+    job = progress.job
+    try:
+        job.result_data = create_answer(job.owner, RunsIn.model_validate(job.params["payload"]))
+    except ApiError as error:
+        body = {"detail": error.detail, "errors": error.errors, "batch_errors": error.batch_errors}
+        problems = error.batch_errors + [
+            f"Row {e['row']}, {e['field']}: {e['message']}" if e.get("row") is not None else e["message"]
+            for e in error.errors
+        ]
+        raise JobFailed(problems or [error.detail], data=body) from None
+    job.export_controlled = any(run["export_controlled"] for run in job.result_data["runs"])
+
+
 def _create_once(user: User, key: str, payload: RunsIn, response: HttpResponse) -> Status:
     """Create under an Idempotency-Key: the first answer is stored and replayed.
 
     The key's row is inserted first, in the creation's transaction: a concurrent request
     with the same key waits on the unique index until this one commits (then replays its
     answer) or rolls back (then goes ahead itself). A failed creation stores nothing, so
-    the request can be corrected and sent again with the same key.
+    the request can be corrected and sent again with the same key. A `202`'s answer is its
+    job, so a retry is pointed at the same job, never a second one.
     """
     body_hash = _body_hash(payload)
     with transaction.atomic(durable=True):
@@ -337,27 +390,82 @@ def _create_once(user: User, key: str, payload: RunsIn, response: HttpResponse) 
                 raise ApiError(
                     409, "This Idempotency-Key was already used with a different request body."
                 ) from None
-            _check_replay(user, first.response)
             # So a client can tell a retry's answer from a fresh one (it made nothing new).
             response[REPLAYED] = "true"
-            return Status(first.status_code, first.response)
-        answer = RunsCreated.model_validate(_create(user, payload)).model_dump(mode="json")
-        row.status_code, row.response = 201, answer
+            return _replay(user, first, response)
+        status, answer = _answer(user, payload)
+        row.status_code, row.response = status, answer
         row.save(update_fields=["status_code", "response"])
-        return Status(201, answer)
+        return _status(status, answer, response)
+
+
+def _replay(user: User, first: IdempotencyKey, response: HttpResponse) -> Status:
+    if first.status_code == 202:
+        job = Job.objects.visible_to(user).filter(pk=first.response["id"]).first()
+        if job is None:
+            raise ApiError(404, "What this Idempotency-Key started is no longer visible to you.")
+        return _status(202, job_out(job, user), response)
+    _check_replay(user, first.response)
+    return Status(first.status_code, first.response)
+
+
+def _status(status: int, answer: dict, response: HttpResponse) -> Status:
+    if status == 202:
+        # Where to poll: RFC 9110's Location for a 202.
+        response["Location"] = answer["url"]
+    return Status(status, answer)
 
 
 @router.post(
     "",
     # 400: a body that is not JSON at all; 413: one larger than the server reads; 415: not JSON.
-    response={201: RunsCreated, 400: ErrorOut, 409: ErrorOut, 413: ErrorOut, 415: ErrorOut, **ERRORS},
+    response={
+        201: RunsCreated,
+        202: JobOut,
+        400: ErrorOut,
+        409: ErrorOut,
+        413: ErrorOut,
+        415: ErrorOut,
+        **ERRORS,
+    },
     url_name="runs",
     summary="Create runs (all or nothing)",
+    openapi_extra={
+        "parameters": [
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "description": "Makes retries safe: the same key and body within 24 hours replays the "
+                "first answer; another body answers 409. At most 200 printable characters; "
+                "surrounding spaces are ignored, and a blank key is no key.",
+                "schema": {"type": "string", "maxLength": 200, "pattern": r"^[\x20-\x7E]*$"},
+            }
+        ],
+        "responses": {
+            status: {
+                "headers": {
+                    REPLAYED: {
+                        "description": "`true` when this answer replays the first one sent with the "
+                        "same Idempotency-Key: nothing new was made. Absent otherwise.",
+                        "schema": {"type": "string", "enum": ["true"]},
+                    },
+                    **({"Location": LOCATION} if status == 202 else {}),
+                }
+            }
+            for status in (201, 202)
+        },
+    },
 )
 def create(request: HttpRequest, payload: RunsIn, response: HttpResponse):
     """Create 1 to 5,000 runs, optionally in a new batch. Send an `Idempotency-Key` header to
     make retries safe: the same key and body within 24 hours replays the first answer, with
-    the header `Idempotent-Replayed: true`."""
+    the header `Idempotent-Replayed: true`.
+
+    More runs than the server makes at once (1,000 by default) are checked, then made by a
+    background job: the answer is `202 Accepted` with the job (and its URL in `Location`);
+    poll `GET /api/v1/jobs/{id}` until it is `done` (its `result` is this call's `201` body)
+    or `failed` (its `error` is the `422` body)."""
     user = require(request, "runs.add_run")
     key = request.headers.get("Idempotency-Key", "").strip()
     # Stored as text: a NUL or another control character would fail in the database.
@@ -368,4 +476,4 @@ def create(request: HttpRequest, payload: RunsIn, response: HttpResponse):
         )
     if key:
         return _create_once(user, key, payload, response)
-    return Status(201, _create(user, payload))
+    return _status(*_answer(user, payload), response)

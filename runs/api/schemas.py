@@ -39,15 +39,32 @@ class PartRef(Body):
     revision: text_up_to(20)
 
 
-class AssigneeIn(Body):
-    """`{"user": username}` or `{"team": name}`."""
+# A name is not blank (the server trims names before it checks them): the OpenAPI document
+# says so with a pattern, which pydantic does not check; `AssigneeIn.one_of` does.
+NOT_BLANK = {"pattern": r"\S"}
 
-    user: text_up_to(150) | None = None
-    team: text_up_to(100) | None = None
+
+class AssigneeIn(Body):
+    """`{"user": username}` or `{"team": name}`: exactly one of them, a name, the other absent or null."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "oneOf": [
+                # The titles name the two shapes in generated clients.
+                {"title": "AssigneeUser", "required": ["user"], "properties": {"user": {"type": "string"}}},
+                {"title": "AssigneeTeam", "required": ["team"], "properties": {"team": {"type": "string"}}},
+            ]
+        },
+    )
+
+    user: Annotated[text_up_to(150), Field(json_schema_extra=NOT_BLANK)] | None = None
+    team: Annotated[text_up_to(100), Field(json_schema_extra=NOT_BLANK)] | None = None
 
     @model_validator(mode="after")
     def one_of(self):
-        if bool(self.user) == bool(self.team):
+        # Blank text is refused, not read as null: the document could not say that it was.
+        if (self.user is None) == (self.team is None) or not (self.user or self.team):
             raise ValueError("Give either a user or a team.")
         return self
 

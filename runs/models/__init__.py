@@ -9,7 +9,7 @@ from runs.models.batches import (
     mixed_versions_message,
     named_in_message,
 )
-from runs.models.drafts import RunDraft
+from runs.models.drafts import RunDraft, too_many_rows
 from runs.models.events import RunEvent, RunEventKind
 from runs.models.runs import Run, RunQuerySet, RunSource, RunStatus, shown_due_date
 from runs.models.steps import RunStep, RunStepField, StepStatus
@@ -35,4 +35,5 @@ __all__ = [
     "mixed_versions_message",
     "named_in_message",
     "shown_due_date",
+    "too_many_rows",
 ]

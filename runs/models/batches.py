@@ -26,6 +26,27 @@ class RunBatchQuerySet(models.QuerySet):
             batches = batches.exclude(Exists(controlled_runs))
         return batches
 
+    def named(self, name: str, *, user):
+        """The batches of this name, in any case, that `user` may see: the names a new or renamed
+        batch of theirs must not take.
+
+        Only visible ones: refusing a name that a hidden batch holds would tell the uncleared
+        planner that it exists (issue 22). Their batches hold no export-controlled run, so
+        the names they may not take are exactly those of `batch_name_unique_per_scope`'s
+        scope, and the database backs the check when two creators race.
+        """
+        return self.visible_to(user).filter(name__iexact=name)
+
+    def sync_export_control(self) -> int:
+        """Set each batch's `export_controlled` to whether it holds an export-controlled run.
+
+        Every change that moves a run into or out of a batch, or makes a run controlled,
+        ends with this in its transaction; it raises IntegrityError when the batch would
+        share its name with a batch of the scope it moves to (check `scope_problem` first).
+        """
+        controlled_runs = Run.objects.filter(batch=OuterRef("pk"), export_controlled=True)
+        return self.update(export_controlled=Exists(controlled_runs))
+
 
 # A message names at most this many rows or runs per version, then says how many more.
 NAMED_IN_MESSAGE = 20
@@ -68,6 +89,9 @@ class RunBatch(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Whether it holds an export-controlled run, which hides it from the uncleared
+    # (visible_to): the scope its name is unique in. Kept by sync_export_control.
+    export_controlled = models.BooleanField(default=False, editable=False)
 
     objects = RunBatchQuerySet.as_manager()
 
@@ -77,16 +101,45 @@ class RunBatch(models.Model):
         constraints = [
             # "Order 4711" and "order 4711" would be one batch to a person, and to the
             # runs filter, which matches names in any case (iexact, UPPER() on PostgreSQL).
-            models.UniqueConstraint(F("organisation"), Upper("name"), name="batch_name_unique_per_org")
+            # Unique per export-control scope, not per organisation: an uncleared planner
+            # must be able to take a name that only a batch hidden from them holds, or the
+            # refusal would tell them it exists (issue 22).
+            models.UniqueConstraint(
+                F("organisation"), Upper("name"), F("export_controlled"), name="batch_name_unique_per_scope"
+            )
         ]
 
     def __str__(self) -> str:
         return self.name
 
     def clean(self):
-        twins = RunBatch.objects.filter(organisation_id=self.organisation_id, name__iexact=self.name)
-        if self.organisation_id and twins.exclude(pk=self.pk).exists():
+        if self.organisation_id and self.twin(export_controlled=self.export_controlled):
             raise ValidationError({"name": f"A batch named “{self.name}” already exists."})
+
+    def twin(self, *, export_controlled: bool) -> bool:
+        """Whether another batch of the organisation has this name, in any case, in that scope."""
+        twins = RunBatch.objects.filter(
+            organisation_id=self.organisation_id, name__iexact=self.name, export_controlled=export_controlled
+        )
+        return twins.exclude(pk=self.pk).exists()
+
+    def scope_problem(self, *, export_controlled: bool) -> str:
+        """Why the batch cannot come to hold export-controlled runs (or stop holding any), or "".
+
+        Only an export-cleared planner moves a batch between scopes (they alone see the
+        controlled runs that do it), and they see both batches, so naming the twin is safe.
+        """
+        if export_controlled == self.export_controlled or not self.twin(export_controlled=export_controlled):
+            return ""
+        if export_controlled:
+            return (
+                f"Batch “{self.name}” would then hold export-controlled runs, and another batch that "
+                "holds some has the same name. Rename one of them first."
+            )
+        return (
+            f"Batch “{self.name}” would then hold no export-controlled run, and another batch that "
+            "holds none has the same name. Rename one of them first."
+        )
 
     def procedure_versions(self) -> list[ProcedureVersion | None]:
         """The procedure versions its runs use: one, or none for an empty batch (the rule)."""
@@ -112,6 +165,9 @@ class RunBatch(models.Model):
                     f"Run {run.number} is already in {where}: a run is in one batch at most. "
                     "Remove it from that batch first."
                 )
+        controlled = any(run.export_controlled for run in runs)
+        if controlled and (clash := self.scope_problem(export_controlled=True)):
+            problems.append(clash)
         joining = sorted((run for run in runs if run.batch_id != self.pk), key=lambda run: run.number)
         current = self.procedure_versions()
         version_ids = {v.pk if v else None for v in current} | {r.procedure_version_id for r in joining}

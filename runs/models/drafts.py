@@ -13,6 +13,31 @@ from ion_runs.accounts.patterns import next_in_sequence
 from runs.models.runs import Run
 
 
+def too_many_rows(*, held: int, adding: int, doing: str) -> str:
+    """Why Review cannot take `adding` more rows beside the `held` it has, or "" when they fit.
+
+    `doing` says what would add them ("runs.csv has 6,000 rows"); the message says how many
+    fit and what to do, at the field that asked (settings.REVIEW_MAX_ROWS).
+    """
+    limit = settings.REVIEW_MAX_ROWS
+    if held + adding <= limit:
+        return ""
+    room = max(0, limit - held)
+    fit = f"only {room:,} more fit" if room else "no more fit"
+    return (
+        f"{doing}, but Review holds at most {limit:,} rows and has {held:,}: {fit}. "
+        "Create or remove rows on Review first; nothing was added."
+    )
+
+
+class RunDraftQuerySet(models.QuerySet):
+    def make_room(self, owner, adding: int, *, doing: str) -> None:
+        """Raise ValidationError (see too_many_rows) unless the owner's Review takes `adding` more rows."""
+        held = self.filter(owner=owner, removed_at__isnull=True).count()
+        if message := too_many_rows(held=held, adding=adding, doing=doing):
+            raise ValidationError(message)
+
+
 class RunDraft(models.Model):
     """A row on the planner's Review list: everything needed to create one run."""
 
@@ -25,6 +50,8 @@ class RunDraft(models.Model):
     removed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = RunDraftQuerySet.as_manager()
 
     class Meta:
         ordering = ["position", "created_at"]
@@ -40,6 +67,8 @@ class RunDraft(models.Model):
         from this row's, skipping serials already in inventory or on the planner's rows;
         a typed name gets a suffix so the runs stay distinguishable.
         """
+        doing = f"{copies:,} cop{'y' if copies == 1 else 'ies'}"
+        RunDraft.objects.make_room(self.owner_id, copies, doing=doing)
         serials = self._next_serials(copies) if self.data.get("serial_number") else [""] * copies
         with transaction.atomic():
             RunDraft.objects.filter(owner_id=self.owner_id, position__gt=self.position).update(

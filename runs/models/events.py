@@ -19,6 +19,9 @@ class RunEventKind(models.TextChoices):
     RENAMED = "renamed", "Renamed"
     BATCHED = "batched", "Added to batch"
     UNBATCHED = "unbatched", "Removed from batch"
+    # Written on each run of the batch, so that its history explains why an earlier
+    # "Added to batch" names another batch than the run page does now.
+    BATCH_RENAMED = "batch_renamed", "Batch renamed"
     CANCELED = "canceled", "Canceled"
     # A status set in the admin other than canceled, or a run's status following its steps.
     STATUS_CHANGED = "status_changed", "Status changed"
@@ -39,6 +42,11 @@ class RunEventKind(models.TextChoices):
     @classmethod
     def batching(cls) -> list[str]:
         return [cls.BATCHED, cls.UNBATCHED]
+
+    @classmethod
+    def naming_a_batch(cls) -> list[str]:
+        """The kinds whose `before` and `after` are batch names."""
+        return [*cls.batching(), cls.BATCH_RENAMED]
 
 
 class RunEvent(models.Model):
@@ -115,7 +123,7 @@ class RunEvent(models.Model):
                 return shown_due_date(datetime.date.fromisoformat(value) if value else None)
             case RunEventKind.CANCELED | RunEventKind.STATUS_CHANGED | RunEventKind.REOPENED:
                 return RunStatus(value).label if value in RunStatus.values else value
-            case RunEventKind.BATCHED | RunEventKind.UNBATCHED:
+            case RunEventKind.BATCHED | RunEventKind.UNBATCHED | RunEventKind.BATCH_RENAMED:
                 return value or "no batch"
             case RunEventKind.PROCEDURE_ADDED:
                 return value or "no procedure"

@@ -9,6 +9,7 @@ turns and the second checks against the first's runs.
 from collections.abc import Sequence
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from ion_runs.accounts.models import User
 from runs.models import Run, RunBatch, RunEvent, RunEventKind
@@ -38,10 +39,9 @@ def _clean_name(name: str) -> str:
     return name
 
 
-def _save_named(batch: RunBatch) -> None:
-    taken = RunBatch.objects.filter(organisation_id=batch.organisation_id, name__iexact=batch.name)
+def _save_named(batch: RunBatch, *, actor: User) -> None:
     message = f"A batch named “{batch.name}” already exists."
-    if taken.exclude(pk=batch.pk).exists():
+    if RunBatch.objects.named(batch.name, user=actor).exclude(pk=batch.pk).exists():
         raise RunChangeError(message, field="name")
     try:
         with transaction.atomic():
@@ -51,10 +51,27 @@ def _save_named(batch: RunBatch) -> None:
         raise RunChangeError(message, field="name") from exc
 
 
+def sync_export_control(batch_ids: Sequence[int], *, field: str) -> None:
+    """Bring the batches' export-control scope up to date with their runs, in the caller's
+    transaction, after runs joined, left or became export controlled.
+
+    The caller checked `RunBatch.scope_problem` with the batch locked; a clash here is a
+    batch of the same name made in the other scope since (create_batch does not lock).
+    """
+    try:
+        with transaction.atomic():
+            RunBatch.objects.filter(pk__in=batch_ids).sync_export_control()
+    except IntegrityError as exc:
+        raise RunChangeError(
+            "Another planner gave a batch the same name at this very moment. Nothing was changed; try again.",
+            field=field,
+        ) from exc
+
+
 def create_batch(*, actor: User, name: str) -> RunBatch:
     """An empty batch, to add runs to."""
     batch = RunBatch(organisation_id=actor.organisation_id, name=_clean_name(name), created_by=actor)
-    _save_named(batch)
+    _save_named(batch, actor=actor)
     return batch
 
 
@@ -68,9 +85,31 @@ def rename_batch(*, actor: User, batch: RunBatch, name: str, seen: str | Unseen 
                 "check the name and try again."
             )
         if batch.name != name:
-            batch.name = name
-            _save_named(batch)
+            before, batch.name = batch.name, name
+            _save_named(batch, actor=actor)
+            record_renamed(actor=actor, batch=batch, before=before)
     return batch
+
+
+def record_renamed(*, actor: User | None, batch: RunBatch, before: str) -> None:
+    """A "batch renamed" event on each run of the batch, in the caller's transaction (with
+    the batch locked, so no run joins or leaves meanwhile).
+
+    All at one moment, so that the batch's history shows the rename once.
+    """
+    at = timezone.now()
+    RunEvent.objects.bulk_create(
+        RunEvent(
+            run_id=pk,
+            kind=RunEventKind.BATCH_RENAMED,
+            actor=actor,
+            at=at,
+            before=before,
+            after=batch.name,
+            batch=batch,
+        )
+        for pk in batch.runs.order_by("pk").values_list("pk", flat=True)
+    )
 
 
 def add_runs_to_batch(*, actor: User, batch: RunBatch, runs: Sequence[Run]) -> list[Run]:
@@ -100,6 +139,7 @@ def add_runs_to_batch(*, actor: User, batch: RunBatch, runs: Sequence[Run]) -> l
             raise RunChangeError(*problems, field="runs")
         joining = [run for run in locked if run.batch_id != batch.pk]
         Run.objects.filter(pk__in=[run.pk for run in joining]).update(batch=batch)
+        sync_export_control([batch.pk], field="runs")
         RunEvent.objects.bulk_create(
             RunEvent(run=run, kind=RunEventKind.BATCHED, actor=actor, after=batch.name, batch=batch)
             for run in joining
@@ -112,12 +152,18 @@ def add_runs_to_batch(*, actor: User, batch: RunBatch, runs: Sequence[Run]) -> l
 def remove_run_from_batch(*, actor: User, batch: RunBatch, run: Run) -> Run:
     """Take the run out of this batch; the batch stays, even when it is left empty."""
     with transaction.atomic():
+        # The batch first, as adding runs locks it: its scope is decided by the runs it keeps.
+        batch = RunBatch.objects.select_for_update().get(pk=batch.pk)
         run = lock_run(run)
         refuse_if_closed(run)
         if run.batch_id != batch.pk:
             raise StaleChange(f"Run {run.number} is no longer in batch “{batch.name}”. Nothing was changed.")
+        controlled = batch.runs.filter(export_controlled=True).exclude(pk=run.pk).exists()
+        if clash := batch.scope_problem(export_controlled=controlled):
+            raise RunChangeError(clash, field="runs")
         run.batch = None
         run.save(update_fields=["batch"])
+        sync_export_control([batch.pk], field="runs")
         record(run=run, kind=RunEventKind.UNBATCHED, actor=actor, before=batch.name, batch=batch)
     return run
 

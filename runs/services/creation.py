@@ -296,7 +296,7 @@ def _batch_problems(user: User, batch_name: str, versions: dict) -> list[str]:
         problems.append(
             f"The batch name is {len(batch_name)} characters long; at most {BATCH_NAME_LENGTH} fit."
         )
-    if RunBatch.objects.filter(organisation_id=user.organisation_id, name__iexact=batch_name).exists():
+    if RunBatch.objects.named(batch_name, user=user).exists():
         problems.append(f"A batch named “{batch_name}” already exists.")
     by_version = defaultdict(list)
     for i, version in sorted(versions.items()):
@@ -453,9 +453,12 @@ def _write(user, organisation, plan, requests, versions, batch_name, token, coun
     attached = [r.inventory_id for i, r in enumerate(requests) if not build[i]]
     PartInventory.objects.filter(pk__in=attached).update(status=InventoryStatus.WIP)
 
+    controlled = [plan.export_controlled(r, parts[i], versions.get(i)) for i, r in enumerate(requests)]
     batch = None
     if batch_name:
-        batch = RunBatch.objects.create(organisation=organisation, name=batch_name, created_by=user)
+        batch = RunBatch.objects.create(
+            organisation=organisation, name=batch_name, created_by=user, export_controlled=any(controlled)
+        )
     now = timezone.now()
     runs = []
     for i, (request, number) in enumerate(zip(requests, numbers, strict=True)):
@@ -472,7 +475,7 @@ def _write(user, organisation, plan, requests, versions, batch_name, token, coun
                 part_inventory=unit,
                 tracking_type=tracking[i],
                 due_date=request.due_date,
-                export_controlled=plan.export_controlled(request, parts[i], version),
+                export_controlled=controlled[i],
                 assigned_user_id=request.assigned_user_id,
                 assigned_team_id=request.assigned_team_id,
                 batch=batch,

@@ -21,6 +21,7 @@ from runs.models import (
     named_in_message,
 )
 from runs.models.runs import PLANNER_PERMISSION
+from runs.services.batches import sync_export_control
 from runs.services.creation import UNRELEASED_PROCEDURE, _copy_steps_where, _families_locked
 from runs.services.execution import NotYours
 from runs.services.run_changes import RunChangeError, StaleChange, lock_runs
@@ -46,8 +47,12 @@ def add_procedure(*, actor: User, run: Run, version: ProcedureVersion) -> list[R
         run = next(each for each in runs if each.pk == run.pk)
         _refuse_by_state(run, batch, runs, version)
         version, controlled = _check_version(actor, batch, runs, version)
+        if controlled and batch is not None and (clash := batch.scope_problem(export_controlled=True)):
+            raise RunChangeError(clash, field="procedure")
         changes = {"procedure_version": version} | ({"export_controlled": True} if controlled else {})
         Run.objects.filter(pk__in=[each.pk for each in runs]).update(**changes)
+        if controlled and batch is not None:
+            sync_export_control([batch.pk], field="procedure")
         # Every run of the batch is among `runs` (they are locked, and none had steps).
         if batch is None:
             _copy_steps_where("r.id = %s", run.pk)

@@ -1,8 +1,9 @@
 """The Runs page's current filter and sort as CSV or XLSX: every run, never all in memory.
 
 Runs are read with `.iterator()` in chunks, as plain values (no model instances), and
-written as they come: the CSV streams to the browser row by row; the XLSX goes through
-openpyxl's write-only mode into a temporary file that is then streamed.
+written as they come: the CSV streams to the browser row by row; the XLSX is written row by
+row (runs.spreadsheets.xlsx, SpreadsheetML without openpyxl) into a temporary file that is then
+streamed.
 
 Any text cell a spreadsheet could take for a formula (starting with = + - @, a tab or a
 carriage return) gets a leading apostrophe: a run name like `=HYPERLINK(…)` typed by one
@@ -19,15 +20,12 @@ from collections.abc import Iterable, Iterator
 from django.db.models.fields.json import KT
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
 
 from runs.access import visible_runs
 from runs.models import AttributeType, RunAttributeDefinition, RunBatch
 from runs.run_filters import RunFilterForm
 from runs.spreadsheets.columns import attribute_column
+from runs.spreadsheets.xlsx import write_xlsx
 
 CHUNK = 5_000
 FORMULA_STARTS = "=+-@\t\r"
@@ -145,8 +143,7 @@ def csv_lines(header: list[str], rows: Iterable[list]) -> Iterator[str]:
         yield buffer.getvalue()
 
 
-def csv_response(user, query) -> StreamingHttpResponse:
-    export = Export(user, query)
+def csv_response(export: Export) -> StreamingHttpResponse:
     response = StreamingHttpResponse(
         csv_lines(export.header, export.rows()), content_type="text/csv; charset=utf-8"
     )
@@ -154,35 +151,7 @@ def csv_response(user, query) -> StreamingHttpResponse:
     return response
 
 
-def write_xlsx(header: list[str], rows: Iterable[list], target) -> None:
-    """An XLSX workbook written row by row (openpyxl's write-only mode keeps no rows in memory)."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Runs")
-    bold = Font(bold=True)
-    titles = []
-    for column in header:
-        cell = WriteOnlyCell(sheet, value=column)
-        cell.font = bold
-        titles.append(cell)
-    sheet.append(titles)
-    for row in rows:
-        sheet.append(_legal_in_xlsx(row))
-    workbook.save(target)
-
-
-def _legal_in_xlsx(row: list) -> list:
-    """The row without the control characters XML cannot hold (openpyxl refuses them).
-
-    Names and attributes may hold them (pasted text); CSV keeps them. One search per row
-    rather than per cell, as almost no row has any.
-    """
-    if not ILLEGAL_CHARACTERS_RE.search("".join(cell for cell in row if isinstance(cell, str))):
-        return row
-    return [ILLEGAL_CHARACTERS_RE.sub("", cell) if isinstance(cell, str) else cell for cell in row]
-
-
-def xlsx_response(user, query) -> FileResponse:
-    export = Export(user, query)
+def xlsx_response(export: Export) -> FileResponse:
     # Spooled: a small export stays in memory, a large one goes to disk. FileResponse closes it.
     target = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
     write_xlsx(export.header, export.rows(), target)

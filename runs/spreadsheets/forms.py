@@ -1,5 +1,7 @@
 from django import forms
+from django.template.defaultfilters import pluralize
 
+from runs.models import RunDraft
 from runs.spreadsheets.columns import columns_for
 from runs.spreadsheets.reading import UnreadableFile, read_upload
 
@@ -18,6 +20,10 @@ class ImportForm(forms.Form):
     def clean_file(self):
         """The file's rows (a Sheet), or the one reason it cannot be imported."""
         try:
-            return read_upload(self.cleaned_data["file"], columns_for(self.user.organisation_id))
+            sheet = read_upload(self.cleaned_data["file"], columns_for(self.user.organisation_id))
         except UnreadableFile as error:
             raise forms.ValidationError(str(error)) from None
+        rows = len(sheet.rows)
+        doing = f"{sheet.filename} has {rows:,} row{pluralize(rows)}"
+        RunDraft.objects.make_room(self.user, rows, doing=doing)
+        return sheet

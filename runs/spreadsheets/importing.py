@@ -13,6 +13,7 @@ all rows: importing 5,000 rows takes the same number of queries as importing one
 
 import datetime
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django import forms as django_forms
@@ -341,6 +342,12 @@ class _Row:
             cleaned = self.field(field, label, value)
             if cleaned not in (None, "", []):
                 attributes[definition.key] = forms.attribute_value(definition, cleaned)
+        # A required attribute whose cell was refused is said once, by that refusal, not again as missing.
+        self.covered += tuple(
+            f"{d.label} is required."
+            for d in self.lookups.definitions
+            if d.required and d.key not in attributes and self.values.get(attribute_column(d.key), "") != ""
+        )
         return attributes
 
     def request(self) -> RunRequest | None:
@@ -377,10 +384,13 @@ def _batch_name(sheet: Sheet, rows: list[_Row]) -> str:
     return first
 
 
-def import_runs(*, user: User, sheet: Sheet) -> ImportResult:
-    """Append every row of `sheet` to the planner's Review, valid or not, in one insert."""
+def import_runs(*, user: User, sheet: Sheet, progress: Callable[[Iterable], Iterable] = iter) -> ImportResult:
+    """Append every row of `sheet` to the planner's Review, valid or not, in one insert.
+
+    `progress` wraps the rows as they are checked one by one (a job's progress bar).
+    """
     lookups = _Lookups(user, [values for _, values in sheet.rows])
-    rows = [_Row(values, lookups) for _, values in sheet.rows]
+    rows = [_Row(values, lookups) for _, values in progress(sheet.rows)]
     batch_name = _batch_name(sheet, rows)
     requests = {i: request for i, row in enumerate(rows) if (request := row.request())}
     with transaction.atomic():

@@ -1,19 +1,8 @@
-"""How a run is named in a one-line row, where its number has a column of its own."""
+"""How a run's assignee is named in a one-line row."""
 
 from django import template
 
 register = template.Library()
-
-
-@register.filter
-def run_title(run) -> str:
-    """The run's name without the `Run 1234: ` an auto-generated name starts with.
-
-    `Run 1234: BRKT-ASSY-001 · SN-00001` next to `#1234` would say the number twice.
-    A typed name is shown as typed.
-    """
-    prefix = f"Run {run.number}: "
-    return run.name.removeprefix(prefix) or run.name
 
 
 @register.filter

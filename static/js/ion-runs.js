@@ -87,6 +87,39 @@
   });
 })();
 
+// Escape in a Review row being edited cancels the edit, as its Cancel button does (which
+// fetches the row again). Not while a date picker or a select's list is open: Escape closes those.
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Escape" || event.defaultPrevented || event.isComposing) return;
+  const cancel = event.target.closest?.(".review-row")?.querySelector(".row-edit-cancel");
+  if (!cancel) return;
+  event.preventDefault();
+  cancel.click();
+});
+
+// A Copy button puts the field it names (data-copy) on the clipboard and says so in its status
+// (data-copy-status). Hidden until here: without a script, or where the browser keeps the
+// clipboard from the page (plain HTTP), it could do nothing.
+(() => {
+  document.addEventListener("DOMContentLoaded", () => {
+    if (!navigator.clipboard) return;
+    for (const button of document.querySelectorAll("button[data-copy]")) button.hidden = false;
+  });
+  document.addEventListener("click", async (event) => {
+    const button = event.target.closest?.("button[data-copy]");
+    if (!button) return;
+    const field = document.getElementById(button.dataset.copy);
+    const status = document.getElementById(button.dataset.copyStatus);
+    try {
+      await navigator.clipboard.writeText(field.value);
+      status.textContent = "Copied";
+    } catch {
+      field.select();
+      status.textContent = "Could not copy: the token is selected, press Ctrl+C or ⌘C.";
+    }
+  });
+})();
+
 // Copies says how many rows Duplicate will add, as the number changes.
 document.addEventListener("input", (event) => {
   const copies = event.target;
@@ -106,3 +139,12 @@ document.addEventListener("input", (event) => {
   document.addEventListener("htmx:afterSettle", markAll);
   document.addEventListener("scroll", (event) => event.target.matches?.(".picker-results") && mark(event.target), true);
 })();
+
+// Review numbers its rows with a CSS counter, which renumbers them as rows are duplicated or
+// removed; on a later page it starts after the rows of the pages before. Set here, through
+// the CSSOM, because the Content-Security-Policy refuses inline style attributes.
+document.addEventListener("DOMContentLoaded", () => {
+  for (const table of document.querySelectorAll("table.review-rows[data-first-row]")) {
+    table.style.counterReset = `row ${Number(table.dataset.firstRow) - 1}`;
+  }
+});

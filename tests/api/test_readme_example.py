@@ -36,7 +36,9 @@ def test_the_readme_creates_two_runs_in_a_batch_and_lists_them():
     created = client.post("/api/v1/runs", body, **{"Idempotency-Key": "erp-order-4711"})
     assert created.status_code == 201, created.content
     assert created.json()["batch"]["name"] == "Order 4711"
-    listed = client.get(re.search(r'curl -sS "http://localhost:8000(/api/v1/runs\?[^"]+)"', section).group(1))
+    listed = client.get(
+        re.search(r'curl -sS "http://localhost:\$PORT(/api/v1/runs\?[^"]+)"', section).group(1)
+    )
     assert sorted(r["number"] for r in listed.json()["runs"]) == sorted(
         r["number"] for r in created.json()["runs"]
     )
@@ -47,7 +49,7 @@ def test_the_readme_test_station_records_a_measurement(org, planner):
     section = README.read_text().split("## The JSON API")[1]
     station = re.search(r"# A test station.*?```", section, re.S).group(0).replace("\\\n", " ")
     calls = re.findall(
-        r"curl -sS -X (POST|PUT) http://localhost:8000(\S+).*?(?:-d '([^']*)')?$", station, re.M
+        r"curl -sS -X (POST|PUT) http://localhost:\$PORT(\S+).*?(?:-d '([^']*)')?$", station, re.M
     )
     assert [method for method, _, _ in calls] == ["POST", "PUT", "POST"]
     part = factories.PartFactory(organisation=org)

@@ -4,13 +4,18 @@ action leaves it, the skip link, and the ring a focused choice shows.
 Screenshots go to test-artifacts/<test name>/<stage>.png.
 """
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
+from runs.services import RunRequest, create_runs
 from tests import factories
+from tests.browser.conftest import ARTIFACTS
 from tests.browser.test_wizard_edges import (
     draft_data,
     expect_step,
+    make_rows,
     next_step,
     open_review,
     open_wizard,
@@ -26,7 +31,12 @@ pytestmark = pytest.mark.browser
 
 
 def test_each_step_opens_on_its_first_field_and_a_failed_submit_on_the_refused_one(
-    live_server, page, log_in, shoot, planner, shop  # noqa: F811
+    live_server,
+    page,
+    log_in,
+    shoot,
+    planner,  # noqa: F811
+    shop,  # noqa: F811
 ):
     log_in(planner)
     open_wizard(page, live_server)
@@ -80,7 +90,12 @@ def test_a_skip_link_leads_past_the_navigation(live_server, page, log_in, shoot,
 
 
 def test_after_each_row_action_focus_is_where_the_next_action_is(
-    live_server, page, log_in, shoot, planner, shop  # noqa: F811
+    live_server,
+    page,
+    log_in,
+    shoot,
+    planner,  # noqa: F811
+    shop,  # noqa: F811
 ):
     factories.PartInventoryFactory(part=shop["bracket"], serial_number="SN-TAKEN")
     _alpha, bravo = [
@@ -128,3 +143,102 @@ def test_after_each_row_action_focus_is_where_the_next_action_is(
     bravo_row.get_by_role("button", name="Duplicate").click()
     expect(page.locator("tbody.review-row")).to_have_count(4)
     expect(bravo_row.get_by_role("button", name="Duplicate")).to_be_focused()
+
+
+def test_escape_cancels_a_row_edit(live_server, page, log_in, planner, shop):  # noqa: F811
+    make_rows(planner, shop, "Alpha")
+    log_in(planner)
+    open_review(page, live_server)
+    row(page, "Alpha").get_by_role("link", name="Edit").click()
+    editor = page.get_by_role("form", name="Edit run")
+    editor.get_by_label("Run name").fill("Changed my mind")
+    page.keyboard.press("Escape")
+    expect(editor).to_have_count(0)
+    expect(row(page, "Alpha").get_by_role("link", name="Edit")).to_be_focused()
+
+
+@pytest.fixture
+def no_js_page(browser, live_server, planner):  # noqa: F811
+    """A page without JavaScript, logged in as the planner: plain links and form posts only."""
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Username").fill(planner.username)
+    page.get_by_label("Password").fill(factories.PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    yield page
+    context.close()
+
+
+def test_a_refused_create_without_javascript_opens_on_what_refused_it(
+    live_server,
+    no_js_page,
+    planner,  # noqa: F811
+    shop,  # noqa: F811
+):
+    page = no_js_page
+    shots = ARTIFACTS / "test_a_refused_create_without_javascript_opens_on_what_refused_it"
+    shots.mkdir(parents=True, exist_ok=True)
+    make_rows(planner, shop, "Alpha")
+    other = factories.ReleasedVersionFactory(
+        procedure__organisation=planner.organisation, parts=[shop["bracket"]], title="Bracket rework", steps=1
+    )
+    bravo = draft_data(shop["bracket"], other, name="Bravo")
+    factories.RunDraftFactory(owner=planner, position=2, data=bravo)
+    page.goto(f"{live_server.url}/runs/new/")
+    page.get_by_role("button", name="Next →").click()
+    page.goto(page.url.replace("/part/", "/review/"))
+    expect(page.get_by_role("heading", name="New Run")).to_be_visible()
+
+    page.get_by_role("checkbox", name="Batch runs").check()
+    page.get_by_role("button", name=re.compile("^Create")).click()
+    expect(page.get_by_label("Batch name")).to_be_focused()
+    page.screenshot(path=shots / "1-no-js-batch-name-refused.png", full_page=True)
+
+    page.get_by_label("Batch name").fill("Week 12")
+    page.get_by_role("button", name=re.compile("^Create")).click()
+    summary = page.locator(".form-errors").first
+    expect(summary).to_contain_text("share one procedure version")
+    expect(summary).to_be_focused()
+    page.screenshot(path=shots / "2-no-js-batch-refused.png", full_page=True)
+
+
+def test_a_refused_add_to_batch_without_javascript_opens_on_the_field(
+    live_server,
+    no_js_page,
+    planner,  # noqa: F811
+    shop,  # noqa: F811
+):
+    page = no_js_page
+    request = RunRequest(part_id=shop["bracket"].pk, procedure_version_id=shop["version"].pk)
+    run = create_runs(user=planner, requests=[request])[0]
+    page.goto(f"{live_server.url}/runs/{run.number}/")
+    page.get_by_label("Add to batch").fill("No such batch")
+    page.get_by_role("button", name="Add to batch").click()
+    expect(page.get_by_text("There is no batch named “No such batch”.")).to_be_visible()
+    expect(page.get_by_label("Add to batch")).to_be_focused()
+
+
+def test_unticking_batch_runs_takes_the_batch_name_and_its_error_away(
+    live_server,
+    page,
+    log_in,
+    planner,  # noqa: F811
+    shop,  # noqa: F811
+):
+    make_rows(planner, shop, "Alpha")
+    factories.RunDraftFactory(
+        owner=planner, position=2, data=draft_data(shop["bracket"], shop["version"], name="Bravo")
+    )
+    log_in(planner)
+    open_review(page, live_server)
+    page.get_by_role("checkbox", name="Batch runs").check()
+    page.get_by_role("button", name=re.compile("^Create")).click()
+    error = page.locator("#batch-name-error")
+    expect(error).to_be_visible()
+
+    page.get_by_role("checkbox", name="Batch runs").uncheck()
+
+    expect(error).to_be_hidden()
+    expect(page.get_by_label("Batch name")).to_be_hidden()

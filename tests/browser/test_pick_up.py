@@ -30,9 +30,14 @@ def test_an_operator_picks_up_a_run_and_sees_it_in_my_work(live_server, page, or
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Unassigned").click()
     expect(page.get_by_role("heading", name="Unassigned pool")).to_be_visible()
 
+    expect(page.locator("#pool-count")).to_have_text("2 open runs nobody has picked up.")
+
     row = page.locator(f"#pool-run-{run.number}")
     row.get_by_role("button", name="Pick up").click()
     expect(row.get_by_role("status")).to_contain_text("Picked up")
+    # Focus stays in the swapped row, on what it says now; the count follows.
+    expect(row.get_by_role("status")).to_be_focused()
+    expect(page.locator("#pool-count")).to_have_text("1 open run nobody has picked up.")
     # The swap touched only that row: the other run can still be picked up.
     expect(page.get_by_role("button", name="Pick up")).to_have_count(1)
     page.screenshot(path=ARTIFACTS / "pick-up-pool.png", full_page=True)

@@ -55,7 +55,7 @@ def test_a_draft_goes_to_review_and_release_from_its_own_page(curator_client, or
     assert "Valve build v1 is in review." in messages_of(response)
     draft.refresh_from_db()
     assert draft.status == VersionStatus.IN_REVIEW
-    assert buttons(response.content.decode()) == ["Release"]
+    assert buttons(response.content.decode()) == ["Release", "Back to draft"]
 
     response = press(curator_client, draft, "release", follow=True)
     assert "Valve build v1 is released." in messages_of(response)
@@ -92,6 +92,46 @@ def test_release_names_the_unapproved_steps(curator_client, org):
     assert any("approve step 2 before releasing" in m for m in messages_of(response))
     draft.refresh_from_db()
     assert draft.status == VersionStatus.DRAFT
+
+
+def test_submit_for_review_names_the_unapproved_steps(curator_client, org):
+    draft = factories.ProcedureVersionFactory(procedure__organisation=org, title="Valve build", steps=3)
+    draft.steps.filter(position__in=[1, 3]).update(approved=False)
+    response = press(curator_client, draft, "submit_for_review", follow=True)
+    assert (
+        "Valve build v1: Procedure has unreleased steps: approve step 1, 3 before submitting it for review."
+        in messages_of(response)
+    )
+    draft.refresh_from_db()
+    assert draft.status == VersionStatus.DRAFT
+
+
+def test_a_version_in_review_goes_back_to_draft_to_approve_its_steps(curator_client, org):
+    stuck = factories.ProcedureVersionFactory(
+        procedure__organisation=org, title="Valve build", status=VersionStatus.IN_REVIEW, steps=2
+    )
+    stuck.steps.filter(position=2).update(approved=False)
+    assert buttons(curator_client.get(page_of(stuck)).content.decode()) == ["Release", "Back to draft"]
+
+    response = press(curator_client, stuck, "back_to_draft", follow=True)
+    assert "Valve build v1 is a draft again." in messages_of(response)
+    stuck.refresh_from_db()
+    assert stuck.status == VersionStatus.DRAFT
+    assert buttons(response.content.decode()) == ["Submit for review", "Release"]
+
+
+def test_back_to_draft_is_refused_when_the_family_has_a_draft(curator_client, org):
+    released = factories.ReleasedVersionFactory(procedure__organisation=org, title="Valve build")
+    in_review = released.revise()
+    in_review.submit_for_review()
+    released.revise()  # a third version, copied from the one in review
+    response = press(curator_client, in_review, "back_to_draft", follow=True)
+    assert (
+        "Valve build v2: This procedure already has a draft, version 3; edit that one instead."
+        in messages_of(response)
+    )
+    in_review.refresh_from_db()
+    assert in_review.status == VersionStatus.IN_REVIEW
 
 
 def test_the_buttons_keep_the_version_form_intact(curator_client, org):
@@ -175,11 +215,67 @@ def test_a_step_page_leads_back_to_its_version(curator_client, org):
             f"fields-{i}-position": field.position,
             f"fields-{i}-label": field.label,
             f"fields-{i}-type": field.type,
-            f"fields-{i}-options": "[]",
+            f"fields-{i}-options": "",
         }
     response = curator_client.post(url, data | {"fields-1-label": "Inspected by"})
     assert response.status_code == 302 and response.url == page_of(draft)
     assert [f.label for f in step.fields.all()] == ["Torque (Nm)", "Inspected by"]
+
+
+def step_with_a_select(org):
+    draft = factories.ProcedureVersionFactory(procedure__organisation=org, steps=0)
+    step = draft.steps.create(position=1, title="Paint")
+    finish = step.fields.create(position=1, label="Finish", type="select", options=["Matte", "Gloss"])
+    return step, finish
+
+
+def post_options(client, step, finish, options: str):
+    return client.post(
+        reverse("admin:procedures_procedurestep_change", args=[step.pk]),
+        {
+            "version": step.version_id,
+            "position": 1,
+            "title": "Paint",
+            "fields-TOTAL_FORMS": 1,
+            "fields-INITIAL_FORMS": 1,
+            "fields-0-id": finish.pk,
+            "fields-0-step": step.pk,
+            "fields-0-position": 1,
+            "fields-0-label": "Finish",
+            "fields-0-type": "select",
+            "fields-0-options": options,
+        },
+    )
+
+
+def test_a_select_fields_options_are_edited_one_a_line(curator_client, org):
+    step, finish = step_with_a_select(org)
+    url = reverse("admin:procedures_procedurestep_change", args=[step.pk])
+    body = curator_client.get(url).content.decode()
+    assert re.search(r'<textarea name="fields-0-options"[^>]*>\s*Matte\nGloss</textarea>', body)
+    assert "One option per line" in body
+
+    response = post_options(curator_client, step, finish, "\r\n Matte \r\nGloss\r\nSatin\r\n\r\n")
+    assert response.status_code == 302
+    finish.refresh_from_db()
+    assert finish.options == ["Matte", "Gloss", "Satin"]
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ("Matte\n\nGloss", "Line 2 is empty: give one option a line."),
+        ("Matte\nGloss\nmatte", "“matte” is listed twice: give each option once."),
+        ("", "A select field needs at least one option."),
+    ],
+)
+def test_blank_and_repeated_options_are_refused(curator_client, org, options, message):
+    step, finish = step_with_a_select(org)
+    response = post_options(curator_client, step, finish, options)
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    finish.refresh_from_db()
+    assert finish.options == ["Matte", "Gloss"]
 
 
 @pytest.mark.browser

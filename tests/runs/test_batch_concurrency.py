@@ -10,6 +10,7 @@ import threading
 import pytest
 
 from runs.models import Run, RunBatch, RunEvent, RunEventKind
+from runs.models.batches import RunBatchQuerySet
 from runs.services import RunChangeError, RunRequest, add_runs_to_batch, create_batch, create_runs
 from tests import factories
 from tests.runs.test_services_concurrency import in_thread
@@ -117,3 +118,39 @@ def test_adders_of_the_same_version_both_succeed(world):
         thread.join(timeout=20)
         assert errors == []
     assert Run.objects.filter(batch=batch).count() == 4
+
+
+def checks_then_meet(monkeypatch) -> threading.Barrier:
+    """Both namers check the name, then meet before either saves: each check saw no twin."""
+    meet = threading.Barrier(2, timeout=10)
+    named = RunBatchQuerySet.named
+
+    def named_then_meet(queryset, name, *, user):
+        taken = named(queryset, name, user=user)
+        found = taken.exists()
+        meet.wait()
+        return taken if found else queryset.none()
+
+    monkeypatch.setattr(RunBatchQuerySet, "named", named_then_meet)
+    return meet
+
+
+@pytest.mark.parametrize("cleared", [True, False], ids=["cleared", "uncleared"])
+def test_two_planners_naming_batches_alike_at_once_make_one(monkeypatch, world, cleared):
+    """Names are unique per export-control scope, not per organisation (issue 22): the
+    constraint still holds inside a scope, whatever the checks before it saw."""
+    first, second, *_ = world
+    for planner in (first, second):
+        planner.export_cleared = cleared
+        planner.save(update_fields=["export_cleared"])
+    checks_then_meet(monkeypatch)
+    threads = [
+        in_thread(lambda: create_batch(actor=first, name="Rush"), "a"),
+        in_thread(lambda: create_batch(actor=second, name="RUSH"), "b"),
+    ]
+    errors = []
+    for thread, _, thread_errors in threads:
+        thread.join(timeout=20)
+        errors += thread_errors
+    assert len(errors) == 1 and "already exists" in str(errors[0])
+    assert RunBatch.objects.count() == 1

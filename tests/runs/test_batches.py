@@ -231,6 +231,32 @@ def test_rename(planner_client, batch, htmx):
     assert RunBatch.objects.get().name == "Week 13"
 
 
+def test_a_rename_is_in_the_batchs_history_once_and_in_each_runs(planner_client, planner, batch):
+    planner_client.post(reverse("runs:batch-rename", args=[batch.pk]), {"name": "Week 13", "seen": "Week 12"})
+    html = planner_client.get(page_url(batch)).content.decode()
+    history = html[html.index('id="batch-history-heading"') :]
+    assert history.count("<strong>Renamed</strong>") == 1
+    assert "“Week 12” <span aria-label=\"to\">→</span> “Week 13”" in history
+    assert history.index("Renamed") < history.index("Added") < history.index("Created")
+    for run in Run.objects.filter(batch=batch):
+        run_page = planner_client.get(reverse("runs:detail", args=[run.number])).content.decode()
+        assert "<strong>Batch renamed</strong>" in run_page
+        assert "Week 12 <span aria-label=\"to\">→</span> Week 13" in run_page
+
+
+def test_an_unchanged_name_writes_no_history(planner_client, batch):
+    planner_client.post(reverse("runs:batch-rename", args=[batch.pk]), {"name": "Week 12", "seen": "Week 12"})
+    assert not RunEvent.objects.filter(kind=RunEventKind.BATCH_RENAMED).exists()
+
+
+def test_a_rename_in_the_admin_is_in_the_history_too(admin_client, batch, org):
+    url = reverse("admin:runs_runbatch_change", args=[batch.pk])
+    response = admin_client.post(url, {"name": "Week 14", "organisation": org.pk})
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    renames = RunEvent.objects.filter(kind=RunEventKind.BATCH_RENAMED)
+    assert sorted(renames.values_list("before", "after")) == [("Week 12", "Week 14")] * 2
+
+
 def test_a_batch_may_take_its_own_name_in_another_case(planner_client, batch):
     url = reverse("runs:batch-rename", args=[batch.pk])
     assert planner_client.post(url, {"name": "WEEK 12", "seen": "Week 12"}).status_code == 302
@@ -394,6 +420,20 @@ def test_the_picker_searches_and_htmx_gets_its_results_only(planner_client, batc
     assert f'value="{unwanted.number}"' not in html
     by_number = planner_client.get(page_url(batch), {"find": str(unwanted.number)}).content.decode()
     assert f'value="{unwanted.number}"' in by_number
+
+
+def test_searching_for_a_run_on_another_version_says_why_it_cannot_join(
+    planner_client, planner, batch, make_runs, v1, v2
+):
+    other = make_runs(v2, name="Nose cone 8")[0]
+    response = planner_client.get(page_url(batch), {"find": "nose"}, HTTP_HX_TARGET="picker-results", **HTMX)
+    html = response.content.decode()
+    assert "No open run in no batch matches “nose”." in html
+    [why] = re.findall(r'<p class="notice notice-warning">([^<]*)</p>', html)
+    assert f"run {other.number}" in why and "Bracket build v2" in why and "Bracket build v1" in why
+    # What adding it would answer, in the same words.
+    response = planner_client.post(reverse("runs:batch-add", args=[batch.pk]), {"runs": other.number})
+    assert why in response.content.decode()
 
 
 # Taking a run out -------------------------------------------------------------------------

@@ -215,6 +215,8 @@ def test_an_invalid_row_lands_with_its_problem_and_row_number(planner_client, wo
     review = planner_client.get(response.url).content.decode()
     assert "1 has problems, shown at the row" in review
     assert "Row 3 of runs.csv: " in review
+    # Review numbers this row 2: the row says which of its file's rows it is, as the problem does.
+    assert '<span class="file-row">file row 3</span>' in review
 
 
 def test_a_procedure_not_linked_to_the_part(planner_client, world, org):
@@ -250,6 +252,20 @@ def test_a_missing_required_attribute(planner_client, world, org):
     upload(planner_client, csv_file([BRACKET | {"attributes.shift": "early"}, BRACKET]))
     first, second = RunDraft.objects.order_by("position")
     assert problems(first) == [] and problems(second) == ["Row 3 of runs.csv: Shift is required."]
+
+
+def test_a_refused_cell_of_a_required_attribute_is_one_problem(planner_client, world, org):
+    factories.RunAttributeDefinitionFactory(
+        organisation=org,
+        key="priority",
+        label="Priority",
+        type=AttributeType.SELECT,
+        options=["Routine", "Hot"],
+        required=True,
+    )
+    upload(planner_client, csv_file([BRACKET | {"attributes.priority": "Urgent"}]))
+    [problem] = problems(RunDraft.objects.get())
+    assert problem.startswith("Row 2 of runs.csv: Priority: Select a valid choice.")
 
 
 def test_a_serial_twice_in_the_file_or_already_on_review(planner_client, planner, world):

@@ -623,7 +623,7 @@ def row_of(page: str, number: int) -> str:
     return page[start : page.index("</tr>", start)]
 
 
-def test_runs_rows_show_name_number_once_part_identity_status_assignee_and_due(planner_client, org, planner):
+def test_runs_rows_show_name_number_part_identity_status_assignee_and_due(planner_client, org, planner):
     part = factories.PartFactory(organisation=org, number="BRKT-ASSY-001", revision="C")
     unit = factories.PartInventoryFactory(part=part, serial_number="SN-00007")
     run = factories.RunFactory(
@@ -644,9 +644,10 @@ def test_runs_rows_show_name_number_once_part_identity_status_assignee_and_due(p
     ]
     row = row_of(page, run.number)
     shown = re.sub(r"<[^>]*>", " ", row)
-    # "#7" once: the name no longer repeats it
-    assert shown.count(f"#{run.number}") == 1 and f"Run {run.number}" not in shown
-    assert ">BRKT-ASSY-001 · SN-00007</a>" in row and f"#{run.number}" in row
+    # The run's name as every page, the export and the API call it (one rule: issue 22).
+    name = f"Run {run.number}: BRKT-ASSY-001 · SN-00007"
+    assert shown.count(f"#{run.number}") == 1 and shown.count(name) == 1
+    assert f">Run {run.number}: BRKT-ASSY-001 · SN-00007</a>" in row
     assert "rev C" in row and "To do" in row and str(planner) in row
     assert days(3).strftime("%-d %b %Y") in row
 

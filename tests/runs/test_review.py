@@ -394,7 +394,7 @@ def test_rows_show_attributes_dates_and_teams_the_way_the_rest_of_the_app_does(p
     body = wizard.get("review").content.decode()
     assert "Customer PO: PO-4512" in body
     assert "4 Dec 2026" in body
-    assert 'Final Assembly <span class="badge badge-team">Team</span>' in body
+    assert 'Final Assembly <span class="muted">(team)</span>' in body
 
 
 def test_discard_all_rows_empties_review_in_one_go(planner_client, wizard, part, version):
@@ -439,4 +439,11 @@ def test_the_created_page_marks_teams_as_teams(planner_client, org, wizard):
     team = factories.TeamFactory(organisation=org, name="Final Assembly")
     RunDraft.objects.update(data={**RunDraft.objects.get().data, "assigned_team": team.pk})
     created = planner_client.get(wizard.create().url)
-    assert 'Final Assembly <span class="badge badge-team">Team</span>' in created.content.decode()
+    assert 'Final Assembly <span class="muted">(team)</span>' in created.content.decode()
+
+
+def test_an_empty_review_points_htmx_at_no_missing_button(planner_client):
+    """htmx logs an error for an indicator it cannot find: an empty Review has no Create button."""
+    body = WizardDriver(planner_client).get("review").content.decode()
+    assert "No runs to review yet." in body
+    assert 'id="create-button"' not in body and "#create-button" not in body

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
@@ -301,6 +303,19 @@ def test_details_validates_custom_attributes_by_type(planner_client, org, part, 
     assert RunDraft.objects.get().data["attributes"] == {"po": "PO-77", "temp": "180.5"}
 
 
+def test_a_yes_no_attribute_sits_beside_its_label(planner_client, org, part, version):
+    factories.RunAttributeDefinitionFactory(
+        organisation=org, key="first_article", label="First article", type="boolean"
+    )
+    wizard = WizardDriver(planner_client)
+    wizard.post("source", {"source": "build"})
+    wizard.post("part", {"part": part.pk, "procedure": version.pk})
+    wizard.post("identify", {"serial_auto": "on"})
+    body = wizard.get("details").content.decode()
+    checkbox = r'<label class="inline-check"><input type="checkbox" name="details-attr_first_article"[^>]*>'
+    assert re.search(checkbox, body) and "> First article</label>" in body
+
+
 def test_details_assigns_to_a_team(planner_client, org, part, version):
     team = factories.TeamFactory(organisation=org, name="Final Assembly")
     WizardDriver(planner_client).author(
@@ -503,7 +518,7 @@ def test_the_inventory_picker_names_a_units_open_run(planner_client, org, part, 
     run = factories.RunFactory(organisation=org, part=part, part_inventory=unit)
     wizard = WizardDriver(planner_client)
     wizard.post("source", {"source": RunSource.ATTACH})
-    wizard.post("part", {"part": part.pk})
+    wizard.post("part", {"part": part.pk, "procedure": ""})
     assert f"has open run #{run.number}" in wizard.get("identify").content.decode()
 
 

@@ -118,8 +118,8 @@ class Command(BaseCommand):
                 password = "(existing user, password unchanged)"
             self.stdout.write(f"  {username:<9} / {password:<36} {group}{extra}")
         self.stdout.write(
-            "\nRun `manage.py runserver` and open http://localhost:8000/ to plan runs; "
-            "the admin (log in as admin) is at http://localhost:8000/admin/."
+            # No address: ./scripts/demo serves on $PORT and says where, runserver on what it is given.
+            "\nOpen the app where it is served to plan runs; the admin (log in as admin) is at /admin/ there."
         )
 
     def people(self, org) -> dict[str, User]:

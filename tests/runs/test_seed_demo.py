@@ -64,7 +64,7 @@ def test_it_prints_the_logins_and_where_to_go():
     call_command("seed_demo", stdout=out)
     printed = out.getvalue()
     assert "planner   / planner-demo-2026" in printed and "admin     / admin-demo-2026" in printed
-    assert "http://localhost:8000/admin/" in printed
+    assert "the admin (log in as admin) is at /admin/" in printed
 
 
 def test_it_leaves_an_existing_users_password_alone(org):
@@ -104,3 +104,10 @@ def test_the_catalogue_covers_what_the_wizard_needs():
     assert PartInventory.objects.filter(lot_number__gt="", quantity__gt=1).exists()
     stock = PartInventory.objects.filter(runs__isnull=True)  # not the units the demo runs build
     assert stock.exists() and not stock.filter(location="").exists()
+
+
+def test_it_names_no_address_the_demo_may_not_be_served_at(monkeypatch):
+    monkeypatch.setenv("PORT", "8731")
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    assert "8000" not in out.getvalue() and "/admin/" in out.getvalue()
