@@ -36,7 +36,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 ROOT = Path(__file__).resolve().parent.parent
 PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
-LOAD_SECONDS = 8
+LOAD_SECONDS = 5
 
 
 def free_port() -> int:
@@ -331,7 +331,7 @@ def test_two_hosts_and_two_workers_through_pgbouncer_lose_and_duplicate_nothing(
     assert not failures, (failures[:10], cluster.logs())
     runs = dict(Run.objects.values_list("part_inventory__serial_number", "number"))
     assert runs == created, "the database holds exactly the runs answered, under the numbers answered"
-    assert len(created) > 40 and len(set(created.values())) == len(created)
+    assert len(created) > 20 and len(set(created.values())) == len(created)
     owners = dict(Run.objects.filter(number__in=picked).values_list("number", "assigned_user__username"))
     assert owners == picked and len(picked) > 5, "each run is its one winner's"
     assert completed and exports, "steps were completed and exports downloaded under load"

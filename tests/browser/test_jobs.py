@@ -190,37 +190,22 @@ def import_as_job(page, live_server, worker, shoot, plan_csv) -> None:
     shoot("04-review")
 
 
-def test_a_large_export_is_a_job_whose_page_turns_into_a_download(
-    live_server, page, log_in, shoot, planner, many_runs, worker, tmp_path
+def test_an_export_and_an_import_run_as_jobs_and_the_jobs_list_finds_both_after_the_tab_is_closed(
+    live_server, context, page, log_in, shoot, planner, many_runs, plan_csv, worker, tmp_path
 ):
+    """One test for the three, as they share a worker and the runs: each job page turns into its
+    result (a workbook of every run; Review with every row), and Jobs lists both later."""
     log_in(planner)
     saved = export_as_job(page, live_server, worker, shoot, tmp_path)
-
     assert re.fullmatch(r"runs-\d{4}-\d\d-\d\d\.xlsx", saved.name)
     sheet = load_workbook(saved, read_only=True).worksheets[0]
     header, *rows = list(sheet.iter_rows(values_only=True))
-    assert len(rows) == RUNS
     names = [row[header.index("name")] for row in rows]
     assert sorted(names) == [f"Bracket {i:03d}" for i in range(1, RUNS + 1)]
-    job = Job.objects.get()
-    assert (job.kind, job.status, job.done, job.total) == (JobKind.EXPORT, JobStatus.DONE, RUNS, RUNS)
-
-
-def test_a_large_import_is_a_job_that_lands_on_review(
-    live_server, page, log_in, shoot, planner, plan_csv, worker
-):
-    log_in(planner)
-    import_as_job(page, live_server, worker, shoot, plan_csv)
-    job = Job.objects.get()
-    assert (job.kind, job.status, job.done, job.total) == (JobKind.IMPORT, JobStatus.DONE, ROWS, ROWS)
-
-
-def test_the_jobs_list_finds_both_after_the_tab_is_closed(
-    live_server, context, page, log_in, shoot, planner, many_runs, plan_csv, worker, tmp_path
-):
-    log_in(planner)
-    export_as_job(page, live_server, worker, shoot, tmp_path)
     import_as_job(page, live_server, lambda: None, shoot, plan_csv)
+    jobs = {job.kind: job for job in Job.objects.all()}
+    assert (jobs[JobKind.EXPORT].status, jobs[JobKind.EXPORT].done) == (JobStatus.DONE, RUNS)
+    assert (jobs[JobKind.IMPORT].status, jobs[JobKind.IMPORT].done) == (JobStatus.DONE, ROWS)
     page.close()
 
     page = context.new_page()
