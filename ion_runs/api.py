@@ -141,9 +141,13 @@ def require(request: HttpRequest, permission: str) -> User:
     return user
 
 
+def error_body(error: ApiError) -> dict:
+    """The one shape every error answers with (also kept by a job for its API client)."""
+    return {"detail": error.detail, "errors": error.errors, "batch_errors": error.batch_errors}
+
+
 def error_response(request: HttpRequest, error: ApiError) -> HttpResponse:
-    body = {"detail": error.detail, "errors": error.errors, "batch_errors": error.batch_errors}
-    response = api.create_response(request, body, status=error.status)
+    response = api.create_response(request, error_body(error), status=error.status)
     if error.status == 401:
         response["WWW-Authenticate"] = "Bearer"
     return response

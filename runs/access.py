@@ -19,17 +19,21 @@ def visible_runs(user):
     return Run.objects.visible_to(user)
 
 
+# What a run's page (and its traveler) shows of a run besides its steps, fetched with it.
+RUN_PAGE_RELATED = (
+    "part",
+    "procedure_version",
+    "part_inventory",
+    "assigned_user",
+    "assigned_team",
+    "batch",
+    "created_by",
+)
+
+
 def get_run_for_user(request, number: int) -> Run:
     """The run with this organisation-scoped number, or 404 (other org, or not cleared)."""
-    runs = visible_runs(request.user).select_related(
-        "part",
-        "procedure_version",
-        "part_inventory",
-        "assigned_user",
-        "assigned_team",
-        "batch",
-        "created_by",
-    )
+    runs = visible_runs(request.user).select_related(*RUN_PAGE_RELATED)
     return get_object_or_404(runs, number=number)
 
 

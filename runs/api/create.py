@@ -19,7 +19,7 @@ from ninja import Status
 
 from inventory.models import Part, PartInventory, TrackingType
 from ion_runs.accounts.models import IdempotencyKey, Team, User
-from ion_runs.api import ERRORS, ISO_DATE, NOTHING_CREATED, ApiError, ErrorOut, invalid, require
+from ion_runs.api import ERRORS, ISO_DATE, NOTHING_CREATED, ApiError, ErrorOut, error_body, invalid, require
 from ion_runs.jobs.api import JobOut, job_out
 from ion_runs.jobs.models import Job, JobKind
 from ion_runs.jobs.running import JobFailed, Progress, run_job, start_job
@@ -358,12 +358,11 @@ def _create_in_worker(progress: Progress) -> None:
     try:
         job.result_data = create_answer(job.owner, RunsIn.model_validate(job.params["payload"]))
     except ApiError as error:
-        body = {"detail": error.detail, "errors": error.errors, "batch_errors": error.batch_errors}
         problems = error.batch_errors + [
             f"Row {e['row']}, {e['field']}: {e['message']}" if e.get("row") is not None else e["message"]
             for e in error.errors
         ]
-        raise JobFailed(problems or [error.detail], data=body) from None
+        raise JobFailed(problems or [error.detail], data=error_body(error)) from None
     job.export_controlled = any(run["export_controlled"] for run in job.result_data["runs"])
 
 

@@ -6,20 +6,12 @@ from urllib.parse import urljoin
 from django.db.models import Prefetch, prefetch_related_objects
 from django.urls import reverse
 
-from runs.access import hide_hidden_batches
+from runs.access import RUN_PAGE_RELATED, hide_hidden_batches
 from runs.models import Run, RunStep, RunStepField
 from runs.paper.travelers import travelers_pdf
 
-# What a traveler prints of a run besides its steps; labels read part and unit only.
-RELATED = (
-    "part",
-    "procedure_version",
-    "part_inventory",
-    "assigned_user",
-    "assigned_team",
-    "batch",
-    "created_by",
-)
+# What a traveler prints of a run besides its steps (labels read part and unit only).
+RELATED = RUN_PAGE_RELATED
 
 
 def travelers_for(user, runs: list[Run], *, url_for) -> bytes:
