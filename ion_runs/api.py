@@ -26,7 +26,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.openapi.docs import Swagger
 from ninja.parser import Parser
 from ninja.security import HttpBearer
-from pydantic import AfterValidator, BeforeValidator, StringConstraints
+from pydantic import BeforeValidator, StringConstraints
 
 from ion_runs.accounts.models import ApiToken, User
 from ion_runs.search import SEARCH_LENGTH
@@ -92,11 +92,49 @@ def plain_text(value: str, allowed: str = "") -> str:
     return value
 
 
-def text_up_to(max_length: int):
-    """The type of a text field of at most `max_length` characters, trimmed as a form would."""
+def _control_class(allowed: str) -> str:
+    """The control characters (Unicode's Cc) but `allowed`, as ranges of a regex character class."""
+    refused = [c for c in range(0x00, 0xA0) if unicodedata.category(chr(c)) == "Cc" and chr(c) not in allowed]
+    ranges, start = [], refused[0]
+    for previous, current in zip(refused, [*refused[1:], None], strict=True):
+        if current != previous + 1:
+            ranges.append(f"\\u{start:04x}" + (f"-\\u{previous:04x}" if previous != start else ""))
+            start = current
+    return "".join(ranges)
+
+
+def plain_text_pattern(allowed: str = "", *, not_blank: bool = False) -> str:
+    """What `plain_text` accepts (and, with `not_blank`, not only white space), for the OpenAPI
+    document: a client generated from it knows the rule; `plain_text` still checks it, saying
+    so in words rather than in a regex."""
+    control = _control_class(allowed)
+    if not_blank:
+        return f"^[^{control}]*[^\\s{control}][^{control}]*$"
+    return f"^[^{control}]*$"
+
+
+def text_up_to(max_length: int, *, allowed: str = "", not_blank: bool = False):
+    """The type of a text field of at most `max_length` characters, trimmed as a form would.
+
+    Control characters are refused before trimming, so none is trimmed away unseen: the
+    document's pattern calls `"SN-1\\u001f"` invalid, and the API agrees.
+    """
     return Annotated[
-        str, StringConstraints(strip_whitespace=True, max_length=max_length), AfterValidator(plain_text)
+        str,
+        # Listed before the validator, so pydantic trims and measures in its own string check.
+        StringConstraints(strip_whitespace=True, max_length=max_length),
+        BeforeValidator(lambda value: plain_text(value, allowed) if isinstance(value, str) else value),
+        Field(json_schema_extra={"pattern": plain_text_pattern(allowed, not_blank=not_blank)}),
     ]
+
+
+def json_integer(value):
+    """A JSON integer, which JSON Schema says `3.0` is too; never `true`, `"3"` or `3.5`."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("Input should be a valid integer")
+    return value
 
 
 # The ids the database can hold: a larger one is a 422 at its field, not an overflow.

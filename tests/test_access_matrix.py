@@ -686,13 +686,34 @@ API_ENTRIES = [
     # so a value is refused with 409, naming its state, to everyone who may work the run. A GET
     # is the wrong method, for anyone (ninja answers it before authenticating).
     Entry(
-        "api:step_action",
-        api_url("step_action", lambda w: w.run_step.run.number, 1, "start"),
+        "api:step_start",
+        api_url("step_start", lambda w: w.run_step.run.number, 1),
         row(*[NOT_ALLOWED] * 7),
         post=row(UNAUTHORIZED, OK, OK, OK, NOT_FOUND, NOT_FOUND, OK),
         state=step_state,
         api=True,
     ),
+    *[
+        Entry(
+            f"api:step_{action}",
+            api_url(f"step_{action}", lambda w: w.run_step.run.number, 1),
+            row(*[NOT_ALLOWED] * 7),
+            post=row(UNAUTHORIZED, *answers[:3], NOT_FOUND, NOT_FOUND, answers[3]),
+            post_data=lambda w, reason=reason: {"reason": "Matrix"} if reason else {},
+            state=step_state,
+            api=True,
+        )
+        # The answers of the owner, the teammate, the operator and staff: step 1 is to do, so
+        # it may be held; skipping and reopening are a planner's.
+        for action, reason, answers in [
+            ("complete", False, [CONFLICT, CONFLICT, CONFLICT, CONFLICT]),
+            ("fail", True, [CONFLICT, CONFLICT, CONFLICT, CONFLICT]),
+            ("hold", True, [OK, OK, OK, OK]),
+            ("resume", True, [CONFLICT, CONFLICT, CONFLICT, CONFLICT]),
+            ("skip", True, [OK, OK, FORBIDDEN, OK]),
+            ("reopen", True, [CONFLICT, CONFLICT, FORBIDDEN, CONFLICT]),
+        ]
+    ],
     Entry(
         "api:step_field",
         api_url("step_field", lambda w: w.run_step.run.number, 1, 1),

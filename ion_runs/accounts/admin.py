@@ -21,8 +21,10 @@ class OrganisationScopedAdmin(admin.ModelAdmin):
 
     organisation_field = "organisation"
 
+    # Mends the admin's own markup for screen readers and touch (axe: serious and critical).
     class Media:
-        js = ["js/admin-autocomplete.js"]
+        css = {"all": ["css/admin.css"]}
+        js = ["js/admin-accessibility.js"]
 
     # For a model without a visible_to() of its own: the relation whose visibility decides
     # a row's (e.g. "part" for an inventory unit).
@@ -140,8 +142,11 @@ class LabelledInlineFormSet(BaseInlineFormSet):
     def add_fields(self, form, index):
         super().add_fields(form, index)
         for field in form.fields.values():
-            if field.label and not field.widget.is_hidden:
-                field.widget.attrs.setdefault("aria-label", str(field.label))
+            # The admin wraps a relation's widget (for its add and change links) and renders
+            # the wrapped one, whose attrs a form's copy no longer shares with the wrapper's.
+            widget = getattr(field.widget, "widget", field.widget)
+            if field.label and not widget.is_hidden:
+                widget.attrs.setdefault("aria-label", str(field.label))
 
 
 class ScopedInline:

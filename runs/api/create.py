@@ -436,7 +436,7 @@ def _status(status: int, answer: dict, response: HttpResponse) -> Status:
                 "in": "header",
                 "required": False,
                 "description": "Makes retries safe: the same key and body within 24 hours replays the "
-                "first answer; another body answers 409. At most 200 printable characters; "
+                "first answer; another body answers 409. At most 200 printable ASCII characters; "
                 "surrounding spaces are ignored, and a blank key is no key.",
                 "schema": {"type": "string", "maxLength": 200, "pattern": r"^[\x20-\x7E]*$"},
             }
@@ -466,13 +466,13 @@ def create(request: HttpRequest, payload: RunsIn, response: HttpResponse):
     poll `GET /api/v1/jobs/{id}` until it is `done` (its `result` is this call's `201` body)
     or `failed` (its `error` is the `422` body)."""
     user = require(request, "runs.add_run")
-    key = request.headers.get("Idempotency-Key", "").strip()
-    # Stored as text: a NUL or another control character would fail in the database.
-    if len(key) > 200 or not key.isprintable():
-        raise invalid(
-            [{"row": None, "field": "Idempotency-Key", "message": "At most 200 printable characters."}],
-            detail=NOTHING_CREATED,
-        )
+    key = request.headers.get("Idempotency-Key", "")
+    # As the document's pattern says, checked before the spaces are trimmed: printable ASCII
+    # (a header carries bytes; other characters arrive as whatever the client's encoding made).
+    if len(key) > 200 or not (key.isascii() and key.isprintable()):
+        message = "At most 200 printable ASCII characters."
+        raise invalid([{"row": None, "field": "Idempotency-Key", "message": message}], detail=NOTHING_CREATED)
+    key = key.strip()
     if key:
         return _create_once(user, key, payload, response)
     return _status(*_answer(user, payload), response)

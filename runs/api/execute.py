@@ -1,7 +1,8 @@
 """Working a run's steps over the JSON API (SPEC §12): another door to `runs.services.execution`.
 
 A test station posts a measurement with `PUT …/steps/{position}/fields/{field position}`; a
-station or an MES moves a step with `POST …/steps/{position}/{action}`. The service decides
+station or an MES moves a step with `POST …/steps/{position}/{action}` (one operation an
+action, so the document says which need a reason). The service decides
 who may, in which state, with which values, and says why not; these endpoints find the run,
 step and field the user may see (404 otherwise), call it, and shape its answer or refusal:
 
@@ -22,7 +23,7 @@ hidden from them is not worked as one).
 import json
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated
 
 from django.http import HttpRequest
 from ninja import Path
@@ -31,7 +32,14 @@ from ion_runs.accounts.models import User
 from ion_runs.api import ERRORS, USE_API, ApiError, ErrorOut, invalid, require
 from runs.access import visible_runs
 from runs.api import router
-from runs.api.schemas import FieldValueIn, StepActionIn, StepOutcomeOut, step_out, steps_with_people
+from runs.api.schemas import (
+    FieldValueIn,
+    ReasonedStepActionIn,
+    StepActionIn,
+    StepOutcomeOut,
+    step_out,
+    steps_with_people,
+)
 from runs.models import RunStep
 from runs.models.steps import StepAction
 from runs.services import (
@@ -97,48 +105,73 @@ def _answer(outcome: StepOutcome) -> dict:
     }
 
 
-@router.post(
-    "/{number}/steps/{position}/{action}",
-    response=ANSWERS,
-    url_name="step_action",
-    summary="Start, complete, fail, hold, resume, skip or reopen a step",
-)
-def act_on_step(
-    request: HttpRequest,
-    number: RunNumber,
-    position: StepPosition,
-    action: Literal[tuple(StepAction.values)],
-    payload: StepActionIn | None = None,
-):
-    """Move a step on, as its panel on the run page does: start (the run's next step; on a pool
-    run, an operator who starts it picks the run up), complete (every required field holds a
-    value; record them first with PUT), fail, hold, resume, and a planner's skip and reopen
-    (a failed step back to to-do, its values kept). All but start and complete need a reason.
-
-    On a batched run it reaches the sibling step of every other open run of the batch where
-    that step allows it (`reached`), and says why not for the others (`not_reached`), unless
-    `this_run_only` is true.
-
-    A `409` says the step's or the run's state does not allow it: `detail` says why and
-    `errors[0]` is `{"field": "status", "message": <that state>}`."""
-    user = require(request, USE_API)
+def _act(user: User, number: int, position: int, action: StepAction, reason, this_run_only: bool) -> dict:
     step = _step(user, number, position)
-    action = StepAction(action)
-    reason = payload.reason if payload else None
-    this_run_only = payload.this_run_only if payload else False
-    if action.needs_reason:
-        extra = {"reason": reason or ""}
-    elif reason:
-        # Refused rather than dropped: the caller would think it recorded.
-        message = f"{action.label} takes no reason; leave reason out."
-        raise invalid([{"row": None, "field": "reason", "message": message}], detail=message)
-    else:
-        extra = {}
+    extra = {"reason": reason} if action.needs_reason else {}
     try:
         outcome = ACTIONS[action](actor=user, step=step, this_run_only=this_run_only, **extra)
     except RunChangeError as error:
         raise _refusal(error, lambda field_position: f"values.{field_position}") from error
     return _answer(outcome)
+
+
+ACTION_DOCS = {
+    StepAction.START: "Start the run's next step; on a pool run, an operator who starts it picks the run up.",
+    StepAction.COMPLETE: "Complete a step in progress: every required field holds a value (record them "
+    "first with PUT), or a `422` names each one empty at `values.<field position>`.",
+    StepAction.FAIL: "Fail a step in progress, saying why.",
+    StepAction.HOLD: "Hold a step to do or in progress, saying why.",
+    StepAction.RESUME: "Resume a step on hold, saying why.",
+    StepAction.SKIP: "Skip a step that is not finished, saying why: a planner's call.",
+    StepAction.REOPEN: "Reopen a failed step (back to to-do, its values kept), saying why: a planner's call.",
+}
+
+BATCH_AND_STATE = """
+
+On a batched run it reaches the sibling step of every other open run of the batch where that
+step allows it (`reached`), and says why not for the others (`not_reached`), unless
+`this_run_only` is true.
+
+A `409` says the step's or the run's state does not allow it: `detail` says why and
+`errors[0]` is `{"field": "status", "message": <that state>}`."""
+
+
+def _step_action_endpoint(action: StepAction) -> None:
+    """One operation an action, so the document says which take a reason (and require it)."""
+    if action.needs_reason:
+
+        def act(
+            request: HttpRequest, number: RunNumber, position: StepPosition, payload: ReasonedStepActionIn
+        ):
+            user = require(request, USE_API)
+            return _act(user, number, position, action, payload.reason, payload.this_run_only)
+
+    else:
+
+        def act(
+            request: HttpRequest,
+            number: RunNumber,
+            position: StepPosition,
+            payload: StepActionIn | None = None,
+        ):
+            user = require(request, USE_API)
+            if payload and payload.reason:
+                message = f"{action.label} takes no reason; leave reason out."
+                raise invalid([{"row": None, "field": "reason", "message": message}], detail=message)
+            return _act(user, number, position, action, None, payload.this_run_only if payload else False)
+
+    act.__doc__ = ACTION_DOCS[action] + BATCH_AND_STATE
+    router.post(
+        f"/{{number}}/steps/{{position}}/{action.value}",
+        response=ANSWERS,
+        url_name=f"step_{action.value}",
+        operation_id=f"{action.value}_step",
+        summary=f"{action.label} a step",
+    )(act)
+
+
+for step_action in StepAction:
+    _step_action_endpoint(step_action)
 
 
 def _exact(request: HttpRequest, value):

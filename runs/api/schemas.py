@@ -7,10 +7,11 @@ from typing import Annotated, Any, Literal
 from django.db.models import Prefetch
 from django.urls import reverse
 from ninja import Field, Schema
-from pydantic import AfterValidator, ConfigDict, Strict, StrictBool, StrictInt, model_validator
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, StrictBool, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from inventory.models import TrackingType
-from ion_runs.api import Id, IsoDate, SearchText, plain_text, text_up_to
+from ion_runs.api import Id, IsoDate, SearchText, json_integer, plain_text, plain_text_pattern, text_up_to
 from ion_runs.api_paging import PageQuery
 from runs.models import Run, RunStep, RunStepField
 from runs.services.creation import (
@@ -24,8 +25,9 @@ from runs.services.run_changes import REASON_LENGTH
 
 MAX_RUNS = 5_000
 
-# A body's ids and flags are JSON numbers and booleans: `"part": true` is not part 1.
-BodyId = Annotated[Id, Strict()]
+# A body's ids and counts are JSON integers, its flags booleans: `"part": true` is not part 1.
+BodyId = Annotated[Id, BeforeValidator(json_integer)]
+BodyInt = Annotated[int, BeforeValidator(json_integer)]
 
 
 class Body(Schema):
@@ -37,11 +39,6 @@ class Body(Schema):
 class PartRef(Body):
     number: text_up_to(100)
     revision: text_up_to(20)
-
-
-# A name is not blank (the server trims names before it checks them): the OpenAPI document
-# says so with a pattern, which pydantic does not check; `AssigneeIn.one_of` does.
-NOT_BLANK = {"pattern": r"\S"}
 
 
 class AssigneeIn(Body):
@@ -58,8 +55,10 @@ class AssigneeIn(Body):
         },
     )
 
-    user: Annotated[text_up_to(150), Field(json_schema_extra=NOT_BLANK)] | None = None
-    team: Annotated[text_up_to(100), Field(json_schema_extra=NOT_BLANK)] | None = None
+    # A name is not blank (the server trims names before it checks them): the OpenAPI document
+    # says so with its pattern, `one_of` in words.
+    user: text_up_to(150, not_blank=True) | None = None
+    team: text_up_to(100, not_blank=True) | None = None
 
     @model_validator(mode="after")
     def one_of(self):
@@ -69,10 +68,34 @@ class AssigneeIn(Body):
         return self
 
 
+# Tabs and line breaks may stay in a value's text (a note, a measurement's remark).
+LINE_BREAKS = "\t\n\r"
+TEXT_VALUE = {"type": "string", "pattern": plain_text_pattern(LINE_BREAKS)}
+
+# A step field's or a run attribute's value as the document declares it. Which of these a field
+# or an attribute takes depends on its type, which only the database knows: the service refuses
+# the others (422 at the field), as it refuses an object.
+VALUE_SCHEMA = {
+    "anyOf": [
+        {"type": "number"},
+        TEXT_VALUE,
+        {"type": "boolean"},
+        {"type": "array", "items": TEXT_VALUE},
+        {"type": "null"},
+    ]
+}
+
+
+def _plain(text: str) -> str:
+    # Checked before trimming, so a control character is refused wherever it is, as the
+    # document's pattern says.
+    return plain_text(text, allowed=LINE_BREAKS).strip()
+
+
 def _storable(value):
     """Attribute values, however nested, hold only text a database can store."""
     if isinstance(value, str):
-        return plain_text(value.strip(), allowed="\t\n\r")
+        return _plain(value)
     if isinstance(value, dict):
         return {_storable(k): _storable(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -100,7 +123,7 @@ class RunIn(Body):
     lot_number: text_up_to(LOT_LENGTH) | None = Field(
         None, description="Lot tracking only; omitted: auto-generated."
     )
-    quantity: StrictInt = Field(
+    quantity: BodyInt = Field(
         1, ge=1, le=MAX_QUANTITY, description="Lot and untracked builds; a serialized run makes one unit."
     )
     name: text_up_to(RUN_NAME_LENGTH) | None = Field(None, description="Omitted: auto-generated.")
@@ -109,6 +132,10 @@ class RunIn(Body):
     assignee: AssigneeIn | None = None
     attributes: Annotated[dict[str, Any], AfterValidator(_storable)] = Field(
         default_factory=dict,
+        json_schema_extra={
+            "additionalProperties": VALUE_SCHEMA,
+            "propertyNames": {"pattern": plain_text_pattern()},
+        },
         description="{key: value}, of the JSON type the attribute's type takes, never coerced: text "
         "for text, a select's option and a user's username; true/false; a date as YYYY-MM-DD; a "
         "list of options; a number, or its decimal text. null is no value. Whatever the API "
@@ -258,8 +285,23 @@ ThisRunOnly = Annotated[
 
 
 class StepActionIn(Body):
-    reason: text_up_to(REASON_LENGTH) | None = Field(
-        None, description="Why: required to fail, hold, resume, skip or reopen; start and complete take none."
+    """Start and complete take no reason."""
+
+    # One sent anyway is refused in words, not as an unknown field (the caller would think it
+    # recorded): read here, left out of the document, as it is out of a correct request.
+    reason: SkipJsonSchema[str | None] = None
+    this_run_only: ThisRunOnly = False
+
+
+class ReasonedStepActionIn(Body):
+    """Fail, hold, resume, skip and reopen say why, in a reason that is not blank."""
+
+    # The document requires the reason; a blank or missing one is let through here so the
+    # service refuses it in the run page's words ("Say why the step is on hold.").
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"required": ["reason"]})
+
+    reason: text_up_to(REASON_LENGTH, not_blank=True) = Field(
+        "", description="Why, as the run page's history and the traveler show it."
     )
     this_run_only: ThisRunOnly = False
 
@@ -270,9 +312,9 @@ def _plain_value(value):
     Not recursive, unlike `_storable`: no field takes anything deeper, and the field says so.
     """
     if isinstance(value, str):
-        return plain_text(value.strip(), allowed="\t\n\r")
+        return _plain(value)
     if isinstance(value, list):
-        return [plain_text(v.strip(), allowed="\t\n\r") if isinstance(v, str) else v for v in value]
+        return [_plain(v) if isinstance(v, str) else v for v in value]
     return value
 
 
@@ -280,7 +322,8 @@ class FieldValueIn(Body):
     value: Annotated[Any, AfterValidator(_plain_value)] = Field(
         description="A number (or its decimal text), text, true/false, an option, a list of options, an "
         "ISO 8601 date-time; a sign-off is true (signed by you) or false (withdrawn, by its signer "
-        "only); null clears the value. Files are uploaded on the run's page."
+        "only); null clears the value. Files are uploaded on the run's page.",
+        json_schema_extra=VALUE_SCHEMA,
     )
     this_run_only: ThisRunOnly = False
 

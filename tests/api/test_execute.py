@@ -298,7 +298,8 @@ def test_a_step_or_field_that_does_not_exist_is_404(api, run, operator):
     )
     answer = refused(api.put(field_url(run, field=9), {"value": 1}), 404)
     assert answer["detail"] == f"Step 1 of run {run.number} has no field 9."
-    refused(api.post(step_url(run, 1, "launch"), {}), 422)
+    # Each action is an operation of its own: another word is no address.
+    refused(api.post(step_url(run, 1, "launch"), {}), 404)
 
 
 def test_a_sign_off_is_the_tokens_user_and_only_theirs(api, station, run, planner):

@@ -35,7 +35,7 @@ def test_a_key_that_cannot_be_stored_is_refused_at_the_header(api, part, key):
     response = api.post(URL, {"runs": [{"part": part.pk}]}, **{"Idempotency-Key": key})
     assert response.status_code == 422
     assert response.json()["errors"] == [
-        {"row": None, "field": "Idempotency-Key", "message": "At most 200 printable characters."}
+        {"row": None, "field": "Idempotency-Key", "message": "At most 200 printable ASCII characters."}
     ]
     assert Run.objects.count() == 0
 

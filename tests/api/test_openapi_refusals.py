@@ -116,7 +116,14 @@ def test_create_declares_the_idempotency_headers(document):
 
 @pytest.mark.parametrize(
     ("key", "status"),
-    [("k" * 200, 201), ("~ Order 4711/2 !", 201), ("k" * 201, 422), ("order\x7f4711", 422)],
+    [
+        ("k" * 200, 201),
+        ("~ Order 4711/2 !", 201),
+        ("k" * 201, 422),
+        ("order\x7f4711", 422),
+        ("Auftrag-\u00e9", 422),
+        ("\torder-4711", 422),
+    ],
 )
 def test_an_idempotency_key_is_refused_exactly_when_the_document_says(api, part, document, key, status):
     [parameter] = document["paths"]["/api/v1/runs"]["post"]["parameters"]
@@ -131,3 +138,81 @@ def test_an_idempotency_key_is_refused_exactly_when_the_document_says(api, part,
         assert again.status_code == 201
         assert again["Idempotent-Replayed"] == "true"
         assert again.json() == response.json()
+
+
+STEP_ACTIONS = ["start", "complete", "fail", "hold", "resume", "skip", "reopen"]
+
+
+def _action_body(document: dict, action: str) -> tuple[bool, dict]:
+    """Whether the action's operation requires a body, and the body's schema."""
+    operation = document["paths"][f"/api/v1/runs/{{number}}/steps/{{position}}/{action}"]["post"]
+    body = operation["requestBody"]
+    schema = body["content"]["application/json"]["schema"]
+    # An optional body is `anyOf: [{$ref}, {null}]`.
+    [ref] = [branch["$ref"] for branch in schema.get("anyOf", [schema]) if "$ref" in branch]
+    name = ref.rpartition("/")[2]
+    return body.get("required", False), document["components"]["schemas"][name]
+
+
+@pytest.mark.parametrize("action", STEP_ACTIONS)
+def test_each_step_action_says_whether_it_needs_a_reason(document, action):
+    body_required, schema = _action_body(document, action)
+    validator = jsonschema_rs.Draft202012Validator(schema)
+    if action in ("start", "complete"):
+        assert body_required is False
+        assert validator.is_valid({}) and validator.is_valid({"this_run_only": True})
+        assert not validator.is_valid({"reason": "Because"})
+    else:
+        assert body_required is True
+        assert schema["required"] == ["reason"]
+        assert validator.is_valid({"reason": "Torque wrench out of calibration"})
+        for refused in ({}, {"reason": ""}, {"reason": "   "}, {"reason": None}, {"reason": "why\x00"}):
+            assert not validator.is_valid(refused), refused
+
+
+@pytest.mark.parametrize("action", ["fail", "hold", "resume", "skip", "reopen"])
+@pytest.mark.parametrize("body", [{}, {"reason": ""}, {"reason": "  "}, {"reason": "why\x00"}])
+def test_a_reason_the_document_refuses_is_refused_at_the_reason(api, org, action, body):
+    run = factories.RunFactory(organisation=org, status="in_progress")
+    factories.RunStepFactory(run=run, position=1, status="in_progress")
+
+    response = api.post(f"/api/v1/runs/{run.number}/steps/1/{action}", body)
+
+    assert response.status_code == 422, response.json()
+    assert [e["field"] for e in response.json()["errors"]] == ["reason"]
+    assert run.steps.get().status == "in_progress"
+
+
+def test_an_integer_written_with_a_point_is_an_integer_as_json_schema_says(api, part, document):
+    # Some JSON encoders write every number as a float: 7.0 is the integer 7 to the document.
+    response = api.post(
+        "/api/v1/runs", {"runs": [{"part": float(part.pk), "quantity": 3.0, "tracking_type": "lot"}]}
+    )
+    assert response.status_code == 201, response.json()
+    assert response.json()["runs"][0]["part"]["id"] == part.pk
+    for body in ({"part": part.pk + 0.5}, {"part": part.pk, "quantity": 2.5}, {"part": True}):
+        assert api.post("/api/v1/runs", {"runs": [body]}).status_code == 422, body
+
+
+@pytest.mark.parametrize(
+    ("serial", "status"),
+    [("SN-77 ", 201), ("SN-\u00c5ngstr\u00f6m", 201), ("SN-77\x1f", 422), ("\tSN-77", 422), ("SN\x857", 422)],
+)
+def test_text_is_refused_exactly_when_the_documents_pattern_says(api, part, document, serial, status):
+    schema = _string_branch(document["components"]["schemas"]["RunIn"]["properties"]["serial_number"])
+    assert bool(re.fullmatch(schema["pattern"], serial)) == (status == 201)
+
+    response = api.post("/api/v1/runs", {"runs": [{"part": part.pk, "serial_number": serial}]})
+
+    assert response.status_code == status, response.json()
+    if status == 422:
+        assert [e["field"] for e in response.json()["errors"]] == ["serial_number"]
+
+
+def test_a_value_the_document_refuses_is_refused(document):
+    value = document["components"]["schemas"]["FieldValueIn"]["properties"]["value"]
+    validator = jsonschema_rs.Draft202012Validator(value)
+    for accepted in (12.5, "12.50", True, ["A", "B"], None, "Line one\nLine two"):
+        assert validator.is_valid(accepted), accepted
+    for refused in ({}, {"value": 1}, [1], [["A"]], "bell\x07"):
+        assert not validator.is_valid(refused), refused
