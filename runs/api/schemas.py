@@ -293,12 +293,18 @@ class StepActionIn(Body):
     this_run_only: ThisRunOnly = False
 
 
+def _reason_required(schema: dict) -> None:
+    schema["required"] = ["reason"]
+    del schema["properties"]["reason"]["default"]
+
+
 class ReasonedStepActionIn(Body):
     """Fail, hold, resume, skip and reopen say why, in a reason that is not blank."""
 
-    # The document requires the reason; a blank or missing one is let through here so the
-    # service refuses it in the run page's words ("Say why the step is on hold.").
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"required": ["reason"]})
+    # The document requires the reason (with no default, so generated clients make it a
+    # required argument); a blank or missing one is let through here so the service refuses
+    # it in the run page's words ("Say why the step is on hold.").
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_reason_required)
 
     reason: text_up_to(REASON_LENGTH, not_blank=True) = Field(
         "", description="Why, as the run page's history and the traveler show it."
