@@ -191,12 +191,14 @@ def render_batch_page(request, batch, *, rename_form=None, add_form=None, notice
 def batch_history(user, batch) -> list[RunEvent]:
     """The newest of the batch's events: runs joining and leaving it, and its renames.
 
-    A rename is written on each of its runs at one moment (record_renamed): the page shows
-    it once, by the first of those events.
+    A rename is written on each of its runs at one moment (record_renamed), or on no run
+    when it held none: the page shows it once, by the first of those events.
     """
     visible = visible_runs(user)
     renames = (
-        RunEvent.objects.filter(batch=batch, kind=RunEventKind.BATCH_RENAMED, run__in=visible)
+        RunEvent.objects.filter(
+            Q(run__in=visible) | Q(run__isnull=True), batch=batch, kind=RunEventKind.BATCH_RENAMED
+        )
         .order_by()
         .values("at", "before", "after")
         .annotate(first=Min("pk"))

@@ -56,9 +56,14 @@ class RunEvent(models.Model):
     keep what the page showed then (a person's or team's name, a batch's name, a due date
     as ISO text), so the history reads the same after people and batches are renamed.
     A "created" event names the batch the run was created in and the creation token.
+
+    A batch's rename is written on each of its runs; a batch that holds no run keeps it as an
+    event of no run (the only kind that may have none), deleted with the batch.
     """
 
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="events", db_index=False)
+    run = models.ForeignKey(
+        Run, null=True, blank=True, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
     kind = models.CharField(max_length=20, choices=RunEventKind)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -86,6 +91,12 @@ class RunEvent(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(run__isnull=False) | Q(kind="batch_renamed", batch__isnull=False),
+                name="run_event_of_a_run_or_a_batch_rename",
+            )
+        ]
         indexes = [
             # A run's history, newest first (the run page); also serves the foreign key.
             models.Index(fields=["run", "-at", "-id"], name="run_event_run_idx"),
@@ -104,7 +115,8 @@ class RunEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} · run {self.run_id} · {self.at:%Y-%m-%d %H:%M}"
+        of = f"run {self.run_id}" if self.run_id else f"batch {self.batch_id}"
+        return f"{self.get_kind_display()} · {of} · {self.at:%Y-%m-%d %H:%M}"
 
     @property
     def shown_before(self) -> str:

@@ -92,12 +92,13 @@ def rename_batch(*, actor: User, batch: RunBatch, name: str, seen: str | Unseen 
 
 
 def record_renamed(*, actor: User | None, batch: RunBatch, before: str) -> None:
-    """A "batch renamed" event on each run of the batch, in the caller's transaction (with
-    the batch locked, so no run joins or leaves meanwhile).
+    """A "batch renamed" event on each run of the batch (or, on a batch of no run, on the batch
+    alone), in the caller's transaction, with the batch locked, so no run joins or leaves meanwhile.
 
     All at one moment, so that the batch's history shows the rename once.
     """
     at = timezone.now()
+    run_ids = list(batch.runs.order_by("pk").values_list("pk", flat=True)) or [None]
     RunEvent.objects.bulk_create(
         RunEvent(
             run_id=pk,
@@ -108,7 +109,7 @@ def record_renamed(*, actor: User | None, batch: RunBatch, before: str) -> None:
             after=batch.name,
             batch=batch,
         )
-        for pk in batch.runs.order_by("pk").values_list("pk", flat=True)
+        for pk in run_ids
     )
 
 
@@ -176,4 +177,6 @@ def delete_batch(*, actor: User, batch: RunBatch) -> None:
         RunEvent.objects.bulk_create(
             RunEvent(run_id=pk, kind=RunEventKind.UNBATCHED, actor=actor, before=batch.name) for pk in run_ids
         )
+        # Its own history goes with it; its runs keep theirs.
+        RunEvent.objects.filter(batch=batch, run__isnull=True).delete()
         batch.delete()

@@ -4,6 +4,7 @@ import dataclasses
 import re
 
 import pytest
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from runs.models import Run, RunBatch, RunEvent, RunEventKind, RunStatus
@@ -13,8 +14,10 @@ from runs.services import (
     add_runs_to_batch,
     create_batch,
     create_runs,
+    delete_batch,
     remove_run_from_batch,
 )
+from runs.services.batches import record_renamed
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -236,12 +239,47 @@ def test_a_rename_is_in_the_batchs_history_once_and_in_each_runs(planner_client,
     html = planner_client.get(page_url(batch)).content.decode()
     history = html[html.index('id="batch-history-heading"') :]
     assert history.count("<strong>Renamed</strong>") == 1
-    assert "“Week 12” <span aria-label=\"to\">→</span> “Week 13”" in history
+    assert '“Week 12” <span aria-label="to">→</span> “Week 13”' in history
     assert history.index("Renamed") < history.index("Added") < history.index("Created")
     for run in Run.objects.filter(batch=batch):
         run_page = planner_client.get(reverse("runs:detail", args=[run.number])).content.decode()
         assert "<strong>Batch renamed</strong>" in run_page
-        assert "Week 12 <span aria-label=\"to\">→</span> Week 13" in run_page
+        assert 'Week 12 <span aria-label="to">→</span> Week 13' in run_page
+
+
+def history_of(client, batch) -> str:
+    html = client.get(page_url(batch)).content.decode()
+    return html[html.index('id="batch-history-heading"') :]
+
+
+def test_a_rename_of_a_batch_holding_no_run_is_in_its_history(planner_client, planner, make_runs, v1):
+    batch = create_batch(actor=planner, name="Week 12")
+    planner_client.post(reverse("runs:batch-rename", args=[batch.pk]), {"name": "Week 13", "seen": "Week 12"})
+    assert '“Week 12” <span aria-label="to">→</span> “Week 13”' in history_of(planner_client, batch)
+
+    # Runs joining later do not repeat it, and only the runs that were in it say they were renamed.
+    add_runs_to_batch(actor=planner, batch=batch, runs=make_runs(v1, 2))
+    history = history_of(planner_client, batch)
+    assert history.count("<strong>Renamed</strong>") == 1
+    assert history.index("Added") < history.index("Renamed") < history.index("Created")
+    assert not RunEvent.objects.filter(kind=RunEventKind.BATCH_RENAMED, run__isnull=False).exists()
+
+
+def test_a_batch_takes_its_own_history_with_it_and_only_a_rename_may_have_no_run(planner, batch):
+    batch.runs.update(batch=None)
+    batch.refresh_from_db()
+    batch.name = "Week 13"
+    batch.save()
+    record_renamed(actor=planner, batch=batch, before="Week 12")
+    assert RunEvent.objects.filter(batch=batch, run__isnull=True).count() == 1
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        RunEvent.objects.create(run=None, batch=batch, kind=RunEventKind.BATCHED, actor=planner)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        RunEvent.objects.create(run=None, batch=None, kind=RunEventKind.BATCH_RENAMED, actor=planner)
+
+    delete_batch(actor=planner, batch=batch)
+    assert not RunEvent.objects.filter(run__isnull=True).exists()
 
 
 def test_an_unchanged_name_writes_no_history(planner_client, batch):
