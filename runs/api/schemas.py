@@ -37,8 +37,9 @@ class Body(Schema):
 
 
 class PartRef(Body):
-    number: text_up_to(100)
-    revision: text_up_to(20)
+    # Examples for the interactive docs, which would otherwise make text up from the patterns.
+    number: text_up_to(100) = Field(examples=["BRKT-ASSY-001"])
+    revision: text_up_to(20) = Field(examples=["B"])
 
 
 class AssigneeIn(Body):
@@ -57,8 +58,8 @@ class AssigneeIn(Body):
 
     # A name is not blank (the server trims names before it checks them): the OpenAPI document
     # says so with its pattern, `one_of` in words.
-    user: text_up_to(150, not_blank=True) | None = None
-    team: text_up_to(100, not_blank=True) | None = None
+    user: text_up_to(150, not_blank=True) | None = Field(None, examples=["priya"])
+    team: text_up_to(100, not_blank=True) | None = Field(None, examples=["Final Assembly"])
 
     @model_validator(mode="after")
     def one_of(self):
@@ -118,15 +119,17 @@ class RunIn(Body):
         None, description="Defaults to the part's."
     )
     serial_number: text_up_to(SERIAL_LENGTH) | None = Field(
-        None, description="Serial tracking only; omitted: auto-generated."
+        None, description="Serial tracking only; omitted: auto-generated.", examples=["SN-00042"]
     )
     lot_number: text_up_to(LOT_LENGTH) | None = Field(
-        None, description="Lot tracking only; omitted: auto-generated."
+        None, description="Lot tracking only; omitted: auto-generated.", examples=["LOT-2612-A"]
     )
     quantity: BodyInt = Field(
         1, ge=1, le=MAX_QUANTITY, description="Lot and untracked builds; a serialized run makes one unit."
     )
-    name: text_up_to(RUN_NAME_LENGTH) | None = Field(None, description="Omitted: auto-generated.")
+    name: text_up_to(RUN_NAME_LENGTH) | None = Field(
+        None, description="Omitted: auto-generated.", examples=["Bracket for Falcon"]
+    )
     due_date: IsoDate | None = None
     export_controlled: StrictBool = False
     assignee: AssigneeIn | None = None
@@ -144,9 +147,25 @@ class RunIn(Body):
 
 
 class RunsIn(Body):
+    # What the interactive docs offer to try: two runs of a part, one named, in a new batch.
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "runs": [
+                        {"part": 1, "due_date": "2026-12-31", "assignee": {"user": "priya"}},
+                        {"part": 1, "serial_number": "SN-00042", "name": "Bracket for Falcon"},
+                    ],
+                    "batch_name": "Order 4711",
+                }
+            ]
+        },
+    )
+
     runs: Annotated[list[RunIn], Field(min_length=1, max_length=MAX_RUNS)]
     batch_name: text_up_to(BATCH_NAME_LENGTH) | None = Field(
-        None, description="Put every run in a new batch of this name."
+        None, description="Put every run in a new batch of this name.", examples=["Order 4711"]
     )
 
 
@@ -307,7 +326,9 @@ class ReasonedStepActionIn(Body):
     model_config = ConfigDict(extra="forbid", json_schema_extra=_reason_required)
 
     reason: text_up_to(REASON_LENGTH, not_blank=True) = Field(
-        "", description="Why, as the run page's history and the traveler show it."
+        "",
+        description="Why, as the run page's history and the traveler show it.",
+        examples=["Waiting for the torque wrench"],
     )
     this_run_only: ThisRunOnly = False
 
