@@ -103,27 +103,35 @@ def _control_class(allowed: str) -> str:
     return "".join(ranges)
 
 
+# What a barcode scanner, a station's line-based protocol or a pasted cell adds at the ends
+# of a text: trimmed, never refused. Any other control character is refused wherever it is.
+TRIMMED_ENDS = " \t\n\r"
+
+
 def plain_text_pattern(allowed: str = "", *, not_blank: bool = False) -> str:
-    """What `plain_text` accepts (and, with `not_blank`, not only white space), for the OpenAPI
+    """What `text_up_to` accepts (and, with `not_blank`, not only white space), for the OpenAPI
     document: a client generated from it knows the rule; `plain_text` still checks it, saying
-    so in words rather than in a regex."""
+    so in words rather than in a regex. Unpaired surrogates, which no pattern can name, are
+    refused too."""
     control = _control_class(allowed)
-    if not_blank:
-        return f"^[^{control}]*[^\\s{control}][^{control}]*$"
-    return f"^[^{control}]*$"
+    text = f"[^{control}]*[^\\s{control}][^{control}]*" if not_blank else f"[^{control}]*"
+    return f"^[ \\t\\n\\r]*{text}[ \\t\\n\\r]*$"
 
 
 def text_up_to(max_length: int, *, allowed: str = "", not_blank: bool = False):
     """The type of a text field of at most `max_length` characters, trimmed as a form would.
 
-    Control characters are refused before trimming, so none is trimmed away unseen: the
-    document's pattern calls `"SN-1\\u001f"` invalid, and the API agrees.
+    Control characters are checked once the line breaks and tabs at the ends are trimmed, so
+    none other is trimmed away unseen: the document's pattern calls `"SN-1\\u001f"` invalid, and
+    the API agrees, and both take `"SN-1\\r\\n"` as `"SN-1"`.
     """
     return Annotated[
         str,
         # Listed before the validator, so pydantic trims and measures in its own string check.
         StringConstraints(strip_whitespace=True, max_length=max_length),
-        BeforeValidator(lambda value: plain_text(value, allowed) if isinstance(value, str) else value),
+        BeforeValidator(
+            lambda value: plain_text(value.strip(TRIMMED_ENDS), allowed) if isinstance(value, str) else value
+        ),
         Field(json_schema_extra={"pattern": plain_text_pattern(allowed, not_blank=not_blank)}),
     ]
 

@@ -193,12 +193,16 @@ def batch_history(user, batch) -> list[RunEvent]:
 
     A rename is written on each of its runs at one moment (record_renamed), or on no run
     when it held none: the page shows it once, by the first of those events.
+
+    A rename on no run is shown only to those who may see every run the batch ever held: a
+    planner who empties a batch of export-controlled runs and renames it must not leave its
+    earlier name in view of the uncleared.
     """
     visible = visible_runs(user)
+    held_hidden = RunEvent.objects.filter(batch=batch, run__isnull=False).exclude(run__in=visible).exists()
+    seen = Q(run__in=visible) if held_hidden else Q(run__in=visible) | Q(run__isnull=True)
     renames = (
-        RunEvent.objects.filter(
-            Q(run__in=visible) | Q(run__isnull=True), batch=batch, kind=RunEventKind.BATCH_RENAMED
-        )
+        RunEvent.objects.filter(seen, batch=batch, kind=RunEventKind.BATCH_RENAMED)
         .order_by()
         .values("at", "before", "after")
         .annotate(first=Min("pk"))

@@ -105,7 +105,9 @@ def _answer(outcome: StepOutcome) -> dict:
     }
 
 
-def _act(user: User, number: int, position: int, action: StepAction, reason, this_run_only: bool) -> dict:
+def _act(
+    user: User, *, number: int, position: int, action: StepAction, reason: str | None, this_run_only: bool
+) -> dict:
     step = _step(user, number, position)
     extra = {"reason": reason} if action.needs_reason else {}
     try:
@@ -144,7 +146,14 @@ def _step_action_endpoint(action: StepAction) -> None:
             request: HttpRequest, number: RunNumber, position: StepPosition, payload: ReasonedStepActionIn
         ):
             user = require(request, USE_API)
-            return _act(user, number, position, action, payload.reason, payload.this_run_only)
+            return _act(
+                user,
+                number=number,
+                position=position,
+                action=action,
+                reason=payload.reason,
+                this_run_only=payload.this_run_only,
+            )
 
     else:
 
@@ -155,23 +164,36 @@ def _step_action_endpoint(action: StepAction) -> None:
             payload: StepActionIn | None = None,
         ):
             user = require(request, USE_API)
-            if payload and payload.reason:
+            # Even an empty or null one: the document has no reason here at all.
+            if payload and "reason" in payload.model_fields_set:
                 message = f"{action.label} takes no reason; leave reason out."
                 raise invalid([{"row": None, "field": "reason", "message": message}], detail=message)
-            return _act(user, number, position, action, None, payload.this_run_only if payload else False)
+            this_run_only = payload.this_run_only if payload else False
+            return _act(
+                user,
+                number=number,
+                position=position,
+                action=action,
+                reason=None,
+                this_run_only=this_run_only,
+            )
 
     act.__doc__ = ACTION_DOCS[action] + BATCH_AND_STATE
+    # Named as a function of its own would be, so the operation id follows the API's rule
+    # (`runs_api_start_step`, `runs_api_fail_step`, …).
+    act.__name__ = act.__qualname__ = f"{action.value}_step"
     router.post(
         f"/{{number}}/steps/{{position}}/{action.value}",
         response=ANSWERS,
         url_name=f"step_{action.value}",
-        operation_id=f"{action.value}_step",
         summary=f"{action.label} a step",
     )(act)
 
 
-for step_action in StepAction:
-    _step_action_endpoint(step_action)
+# URL names api:step_start, api:step_complete, api:step_fail, api:step_hold, api:step_resume,
+# api:step_skip and api:step_reopen.
+for _action in StepAction:
+    _step_action_endpoint(_action)
 
 
 def _exact(request: HttpRequest, value):

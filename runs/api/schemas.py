@@ -323,9 +323,10 @@ class ReasonedStepActionIn(Body):
     # The document requires the reason (with no default, so generated clients make it a
     # required argument); a blank or missing one is let through here so the service refuses
     # it in the run page's words ("Say why the step is on hold.").
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_reason_required)
+    model_config = ConfigDict(json_schema_extra=_reason_required)
 
-    reason: text_up_to(REASON_LENGTH, not_blank=True) = Field(
+    # As the run page's box for it, a reason may run over several lines.
+    reason: text_up_to(REASON_LENGTH, allowed=LINE_BREAKS, not_blank=True) = Field(
         "",
         description="Why, as the run page's history and the traveler show it.",
         examples=["Waiting for the torque wrench"],

@@ -20,7 +20,8 @@ class RunEventKind(models.TextChoices):
     BATCHED = "batched", "Added to batch"
     UNBATCHED = "unbatched", "Removed from batch"
     # Written on each run of the batch, so that its history explains why an earlier
-    # "Added to batch" names another batch than the run page does now.
+    # "Added to batch" names another batch than the run page does now; on a batch holding
+    # no run, written once, on no run.
     BATCH_RENAMED = "batch_renamed", "Batch renamed"
     CANCELED = "canceled", "Canceled"
     # A status set in the admin other than canceled, or a run's status following its steps.
@@ -49,6 +50,13 @@ class RunEventKind(models.TextChoices):
         return [*cls.batching(), cls.BATCH_RENAMED]
 
 
+def batch_deleted(collector, field, sub_objs, using):
+    """A deleted batch takes its own events (renames while it held no run) with it; its runs'
+    events stay, naming no batch, as a run's history outlives its batch."""
+    models.CASCADE(collector, field, sub_objs.filter(run__isnull=True), using)
+    models.SET_NULL(collector, field, sub_objs.filter(run__isnull=False), using)
+
+
 class RunEvent(models.Model):
     """One change to a run: who, when, what before and after, and why (SPEC §9).
 
@@ -73,9 +81,7 @@ class RunEvent(models.Model):
     before = models.TextField(blank=True)
     after = models.TextField(blank=True)
     reason = models.TextField(blank=True)
-    batch = models.ForeignKey(
-        RunBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
-    )
+    batch = models.ForeignKey(RunBatch, null=True, blank=True, on_delete=batch_deleted, related_name="events")
     creation_token = models.UUIDField(null=True, blank=True)
     # A step's event names its step, and a recorded value its field (by label, kept in `field_label`).
     step = models.ForeignKey(

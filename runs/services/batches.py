@@ -177,6 +177,4 @@ def delete_batch(*, actor: User, batch: RunBatch) -> None:
         RunEvent.objects.bulk_create(
             RunEvent(run_id=pk, kind=RunEventKind.UNBATCHED, actor=actor, before=batch.name) for pk in run_ids
         )
-        # Its own history goes with it; its runs keep theirs.
-        RunEvent.objects.filter(batch=batch, run__isnull=True).delete()
         batch.delete()

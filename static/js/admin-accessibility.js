@@ -8,8 +8,12 @@
 "use strict";
 
 (function () {
+  function labelOf(select) {
+    return select && select.id && document.querySelector(`label[for="${CSS.escape(select.id)}"]`);
+  }
+
   function fieldLabel(select) {
-    const label = select && select.id && document.querySelector(`label[for="${select.id}"]`);
+    const label = labelOf(select);
     return label ? label.textContent.replace(/:\s*$/, "").trim() : "";
   }
 
@@ -26,7 +30,7 @@
 
   // A <label> named by id, so a box can be labelled by it together with its current choice.
   function labelId(select) {
-    const label = select && select.id && document.querySelector(`label[for="${select.id}"]`);
+    const label = labelOf(select);
     if (!label) return "";
     label.id = label.id || `${select.id}-label`;
     return label.id;

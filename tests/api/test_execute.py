@@ -228,7 +228,12 @@ def test_fail_hold_resume_need_a_reason_start_and_complete_take_none(api, statio
     assert answer["errors"] == [
         {"row": None, "field": "reason", "message": "Start takes no reason; leave reason out."}
     ]
-    ok(station.post(step_url(run, action="start"), {"reason": None}))
+    # The document has no reason here at all: an empty or null one is refused the same way.
+    for body in [{"reason": None}, {"reason": ""}]:
+        assert (
+            refused(station.post(step_url(run, action="start"), body), 422)["errors"][0]["field"] == "reason"
+        )
+    ok(station.post(step_url(run, action="start"), {}))
     for body in [{}, {"reason": "   "}, None]:
         answer = refused(station.post(step_url(run, action="hold"), body), 422)
         assert answer["errors"] == [

@@ -26,7 +26,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from ion_runs import api
+from ion_runs import api as ion_api
 from ion_runs.accounts.models import ApiToken, Counter
 from procedures.models import FieldType
 from tests import factories
@@ -54,13 +54,13 @@ ACCEPTED_WHEN_VALID = {200, 201, 202, 404, 409, 422}
 def refused_by_validator():
     """The requests the API's request validator (pydantic, before any endpoint runs) refused."""
     refused = []
-    real = api._validation_errors
+    real = ion_api._validation_errors
 
     def spy(errors):
         refused.append(errors)
         return real(errors)
 
-    with mock.patch.object(api, "_validation_errors", spy):
+    with mock.patch.object(ion_api, "_validation_errors", spy):
         yield refused
 
 

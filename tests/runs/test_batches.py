@@ -14,7 +14,6 @@ from runs.services import (
     add_runs_to_batch,
     create_batch,
     create_runs,
-    delete_batch,
     remove_run_from_batch,
 )
 from runs.services.batches import record_renamed
@@ -265,9 +264,26 @@ def test_a_rename_of_a_batch_holding_no_run_is_in_its_history(planner_client, pl
     assert not RunEvent.objects.filter(kind=RunEventKind.BATCH_RENAMED, run__isnull=False).exists()
 
 
+def test_a_batch_emptied_of_hidden_runs_shows_its_rename_only_to_those_who_saw_them(
+    client, planner_client, planner, uncleared_planner, make_runs, v1
+):
+    batch = create_batch(actor=planner, name="Falcon ITAR")
+    [secret] = make_runs(v1, export_controlled=True)
+    add_runs_to_batch(actor=planner, batch=batch, runs=[secret])
+    remove_run_from_batch(actor=planner, batch=batch, run=secret)
+    planner_client.post(
+        reverse("runs:batch-rename", args=[batch.pk]), {"name": "Week 13", "seen": "Falcon ITAR"}
+    )
+    assert '“Falcon ITAR” <span aria-label="to">→</span> “Week 13”' in history_of(planner_client, batch)
+
+    client.force_login(uncleared_planner)
+    history = history_of(client, batch)
+    assert "Falcon ITAR" not in history
+    assert "<strong>Renamed</strong>" not in history
+
+
 def test_a_batch_takes_its_own_history_with_it_and_only_a_rename_may_have_no_run(planner, batch):
     batch.runs.update(batch=None)
-    batch.refresh_from_db()
     batch.name = "Week 13"
     batch.save()
     record_renamed(actor=planner, batch=batch, before="Week 12")
@@ -278,8 +294,11 @@ def test_a_batch_takes_its_own_history_with_it_and_only_a_rename_may_have_no_run
     with pytest.raises(IntegrityError), transaction.atomic():
         RunEvent.objects.create(run=None, batch=None, kind=RunEventKind.BATCH_RENAMED, actor=planner)
 
-    delete_batch(actor=planner, batch=batch)
+    # However it is deleted (here as an organisation's deletion would), the runs keep theirs.
+    runs_events = RunEvent.objects.filter(batch=batch, run__isnull=False).count()
+    RunBatch.objects.filter(pk=batch.pk).delete()
     assert not RunEvent.objects.filter(run__isnull=True).exists()
+    assert RunEvent.objects.filter(batch__isnull=True, kind=RunEventKind.BATCHED).count() == runs_events
 
 
 def test_an_unchanged_name_writes_no_history(planner_client, batch):
