@@ -17,7 +17,6 @@ from django.tasks import task
 from django.urls import reverse
 
 from ion_runs.jobs.running import JobFailed, Progress, run_job
-from runs.access import visible_runs
 from runs.models import RunDraft
 from runs.paper import printing
 from runs.spreadsheets import exporting
@@ -94,7 +93,7 @@ def _print_travelers(progress: Progress) -> None:
     """The travelers of the runs asked for that the owner may still see, in the order asked."""
     job = progress.job
     ids = job.params["runs"]
-    found = visible_runs(job.owner).select_related(*printing.RELATED).in_bulk(ids)
+    found = printing.printable_runs(job.owner).in_bulk(ids)
     runs = [found[pk] for pk in ids if pk in found]
     job.export_controlled = any(run.export_controlled for run in runs)
     pdf = printing.travelers_for(job.owner, runs, url_for=printing.run_url_on(job.params["site"]))

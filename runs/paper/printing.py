@@ -6,12 +6,15 @@ from urllib.parse import urljoin
 from django.db.models import Prefetch, prefetch_related_objects
 from django.urls import reverse
 
-from runs.access import RUN_PAGE_RELATED, hide_hidden_batches
+from runs.access import RUN_PAGE_RELATED, hide_hidden_batches, visible_runs
 from runs.models import Run, RunStep, RunStepField
 from runs.paper.travelers import travelers_pdf
 
-# What a traveler prints of a run besides its steps (labels read part and unit only).
-RELATED = RUN_PAGE_RELATED
+
+def printable_runs(user):
+    """The runs `user` may print, with what a traveler shows of each besides its steps: what
+    the run page shows (labels read part and unit only)."""
+    return visible_runs(user).select_related(*RUN_PAGE_RELATED)
 
 
 def travelers_for(user, runs: list[Run], *, url_for) -> bytes:

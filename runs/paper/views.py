@@ -15,10 +15,10 @@ from django.views.decorators.http import require_GET
 
 from ion_runs.jobs.models import JobKind
 from ion_runs.jobs.running import start_job
-from runs.access import get_batch_for_user, get_run_for_user, hide_hidden_batches, visible_runs
+from runs.access import get_batch_for_user, get_run_for_user, hide_hidden_batches
 from runs.models import Run
 from runs.paper.labels import DEFAULT_LAYOUT, LAYOUTS, labels_pdf
-from runs.paper.printing import RELATED, run_url, travelers_for
+from runs.paper.printing import printable_runs, run_url, travelers_for
 from runs.tasks import print_travelers
 
 VIEW_RUNS = "runs.view_run"
@@ -76,14 +76,12 @@ def created_labels(request, token):
 
 def batch_runs(request, batch) -> list[Run]:
     """The batch's runs as its page lists them: those the user may see, by number."""
-    return list(visible_runs(request.user).filter(batch=batch).select_related(*RELATED).order_by("number"))
+    return list(printable_runs(request.user).filter(batch=batch).order_by("number"))
 
 
 def created_runs(request, token) -> list[Run]:
     """The runs made by one create, as the created page lists them; 404 when there are none to see."""
-    runs = list(
-        visible_runs(request.user).filter(creation_token=token).select_related(*RELATED).order_by("number")
-    )
+    runs = list(printable_runs(request.user).filter(creation_token=token).order_by("number"))
     if not runs:
         raise Http404("No runs were created with this link.")
     # The batch may have taken in an export-controlled run since: then it is not named.
